@@ -1,0 +1,210 @@
+// The late-interaction encoder: tokenizer + ONNX session, ColBERT input conventions.
+//
+// Queries:  [CLS] [Q] q_1 … q_n [MASK] … [MASK]   (padded with [MASK] to queryMaxLen; every
+//           position, masks included, yields a vector that takes part in MaxSim)
+// Passages: [CLS] [D] context… [SEP] body…        (context = heading path / symbol, may be empty;
+//           punctuation vectors are dropped; only body tokens carry file offsets)
+import fs from 'node:fs';
+import path from 'node:path';
+import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { TextTokenizer } from './tokenizer';
+import { loadManifest, ModelError, type ModelManifest } from './manifest';
+
+export interface QueryEncoding {
+  /** queryMaxLen × dim, row-major, L2-normalised rows. */
+  vectors: Float32Array;
+  /** Number of query rows (queryMaxLen). */
+  count: number;
+  /** Rows [2, 2 + realCount) are the question's own tokens (the rest are markers and [MASK]). */
+  realCount: number;
+}
+
+/** One passage (or one window of a long one) ready for the encoder. */
+export interface DocInput {
+  contextIds: Int32Array;
+  bodyIds: Int32Array;
+  /** Span of each body token in the caller's coordinates (e.g. file offsets). */
+  bodyStarts: Int32Array;
+  bodyEnds: Int32Array;
+}
+
+export interface DocEncoding {
+  /** kept tokens × dim, L2-normalised rows. */
+  vectors: Float32Array;
+  count: number;
+  /** For each kept vector: the [start, end) span of its body token, or -1/-1 for marker/context tokens. */
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+export interface EncoderOptions {
+  /** Intra-op threads for onnxruntime (default 1: indexing must not hog the user's cores). */
+  threads?: number;
+  /** Max passages a batch. */
+  batchSize?: number;
+}
+
+export class Encoder {
+  private constructor(
+    readonly manifest: ModelManifest,
+    readonly tokenizer: TextTokenizer,
+    private readonly ort: Ort,
+    private readonly session: OrtSession,
+    private readonly punct: Uint8Array,
+    private readonly ids: { cls: number; sep: number; q: number; d: number; mask: number; pad: number },
+    private readonly batchSize: number,
+    /** A short fingerprint of the model files: index caches are keyed by it. */
+    readonly fingerprint: string,
+  ) {}
+
+  static async load(modelDir: string, options: EncoderOptions = {}): Promise<Encoder> {
+    const manifest = loadManifest(modelDir);
+    const tokenizer = await TextTokenizer.load(path.join(modelDir, manifest.files.tokenizer));
+    const tokenId = (t: string): number => {
+      try {
+        return tokenizer.tokenId(t);
+      } catch {
+        throw new ModelError(`${path.join(modelDir, 'model.json')}: marker token ${JSON.stringify(t)} is not in ${manifest.files.tokenizer}`);
+      }
+    };
+    const ids = {
+      cls: tokenId(manifest.markers.cls), sep: tokenId(manifest.markers.sep), q: tokenId(manifest.markers.query),
+      d: tokenId(manifest.markers.doc), mask: tokenId(manifest.markers.mask), pad: tokenId(manifest.markers.pad),
+    };
+    const ort: Ort = require('onnxruntime-node');
+    const onnxPath = path.join(modelDir, manifest.files.onnx);
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(onnxPath, {
+        intraOpNumThreads: options.threads ?? 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+    } catch (e) {
+      throw new ModelError(`cannot load ONNX model ${onnxPath}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    for (const name of [manifest.onnx.inputIds, manifest.onnx.attentionMask]) {
+      if (!session.inputNames.includes(name)) throw new ModelError(`${onnxPath}: the graph has no input "${name}" (inputs: ${session.inputNames.join(', ')})`);
+    }
+    if (!session.outputNames.includes(manifest.onnx.output)) throw new ModelError(`${onnxPath}: the graph has no output "${manifest.onnx.output}"`);
+    const punct = new Uint8Array(tokenizer.vocabSize);
+    if (manifest.punctuation === 'drop') {
+      for (const [token, id] of tokenizer.vocabEntries()) {
+        const t = token.startsWith('##') ? token.slice(2) : token;
+        if (!/^\[.*\]$/.test(token) && t.length > 0 && /^[\p{P}\u0021-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u007E]+$/u.test(t)) punct[id] = 1;
+      }
+    }
+    const stat = fs.statSync(onnxPath);
+    const fingerprint = `${manifest.name}-${stat.size}-${Math.round(stat.mtimeMs)}`;
+    return new Encoder(manifest, tokenizer, ort, session, punct, ids, options.batchSize ?? 32, fingerprint);
+  }
+
+  get dim(): number {
+    return this.manifest.dim;
+  }
+
+  /** Body tokens that fit in one passage window next to `contextLength` context tokens. */
+  bodyCapacity(contextLength: number): number {
+    const ctx = Math.min(contextLength, this.manifest.contextMaxTokens);
+    return this.manifest.docMaxLen - 2 - (ctx > 0 ? ctx + 1 : 0);
+  }
+
+  /** Context ids, truncated as the encoder will use them. */
+  contextIds(context: string): Int32Array {
+    if (!context) return new Int32Array(0);
+    return this.tokenizer.tokenize(context).ids.slice(0, this.manifest.contextMaxTokens);
+  }
+
+  isPunctuation(id: number): boolean {
+    return this.punct[id] === 1;
+  }
+
+  async encodeQuery(query: string): Promise<QueryEncoding> {
+    const L = this.manifest.queryMaxLen;
+    const real = this.tokenizer.tokenize(query).ids.slice(0, L - 2);
+    const ids = new BigInt64Array(L).fill(BigInt(this.ids.mask));
+    ids[0] = BigInt(this.ids.cls);
+    ids[1] = BigInt(this.ids.q);
+    for (let i = 0; i < real.length; i++) ids[2 + i] = BigInt(real[i]);
+    const mask = new BigInt64Array(L).fill(1n);
+    const out = await this.run(ids, mask, 1, L);
+    return { vectors: out, count: L, realCount: real.length };
+  }
+
+  /** Encodes passages in length-sorted batches; results are in input order. */
+  async encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
+    const results: DocEncoding[] = new Array(docs.length);
+    const seqs = docs.map((d) => this.docSequence(d));
+    const order = seqs.map((s, i) => i).sort((a, b) => seqs[a].ids.length - seqs[b].ids.length || a - b);
+    for (let b = 0; b < order.length; b += this.batchSize) {
+      const batch = order.slice(b, b + this.batchSize);
+      const L = Math.max(...batch.map((i) => seqs[i].ids.length));
+      const ids = new BigInt64Array(batch.length * L).fill(BigInt(this.ids.pad));
+      const mask = new BigInt64Array(batch.length * L);
+      batch.forEach((di, r) => {
+        const s = seqs[di].ids;
+        for (let t = 0; t < s.length; t++) {
+          ids[r * L + t] = BigInt(s[t]);
+          mask[r * L + t] = 1n;
+        }
+      });
+      const out = await this.run(ids, mask, batch.length, L);
+      const D = this.dim;
+      batch.forEach((di, r) => {
+        const seq = seqs[di];
+        const keep: number[] = [];
+        for (let t = 0; t < seq.ids.length; t++) if (!this.punct[seq.ids[t]]) keep.push(t);
+        const vectors = new Float32Array(keep.length * D);
+        const starts = new Int32Array(keep.length);
+        const ends = new Int32Array(keep.length);
+        keep.forEach((t, k) => {
+          vectors.set(out.subarray((r * L + t) * D, (r * L + t + 1) * D), k * D);
+          starts[k] = seq.starts[t];
+          ends[k] = seq.ends[t];
+        });
+        results[di] = { vectors, count: keep.length, starts, ends };
+      });
+    }
+    return results;
+  }
+
+  private docSequence(d: DocInput): { ids: Int32Array; starts: Int32Array; ends: Int32Array } {
+    const ctx = d.contextIds.subarray(0, this.manifest.contextMaxTokens);
+    const head = 2 + (ctx.length > 0 ? ctx.length + 1 : 0);
+    const n = Math.min(d.bodyIds.length, this.manifest.docMaxLen - head);
+    const ids = new Int32Array(head + n);
+    const starts = new Int32Array(head + n).fill(-1);
+    const ends = new Int32Array(head + n).fill(-1);
+    ids[0] = this.ids.cls;
+    ids[1] = this.ids.d;
+    if (ctx.length > 0) {
+      ids.set(ctx, 2);
+      ids[2 + ctx.length] = this.ids.sep;
+    }
+    ids.set(d.bodyIds.subarray(0, n), head);
+    starts.set(d.bodyStarts.subarray(0, n), head);
+    ends.set(d.bodyEnds.subarray(0, n), head);
+    return { ids, starts, ends };
+  }
+
+  private async run(ids: BigInt64Array, mask: BigInt64Array, rows: number, L: number): Promise<Float32Array> {
+    const { Tensor } = this.ort;
+    const feeds: Record<string, OrtTensor> = {
+      [this.manifest.onnx.inputIds]: new Tensor('int64', ids, [rows, L]),
+      [this.manifest.onnx.attentionMask]: new Tensor('int64', mask, [rows, L]),
+    };
+    const result = await this.session.run(feeds);
+    const out = result[this.manifest.onnx.output];
+    if (!out || out.dims.length !== 3 || out.dims[2] !== this.dim) {
+      throw new ModelError(`model output "${this.manifest.onnx.output}" has shape [${out?.dims.join(', ')}], expected [${rows}, ${L}, ${this.dim}]`);
+    }
+    return out.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,24 @@
+// Evidence highlights for a free-standing passage (no workspace): used by the CLI's
+// `highlight` command and the msmarco-human bench.
+import type { Encoder } from '../model/encoder';
+import { unitsForPassage } from '../index/indexer';
+import { TokenStoreBuilder } from '../index/token-store';
+import { evidenceRanges, type EvidenceToken } from './evidence';
+import { scoreTokens } from './searcher';
+
+export async function highlightText(encoder: Encoder, query: string, passage: string, threshold?: number): Promise<Array<[number, number]>> {
+  if (passage.trim() === '' || query.trim() === '') return [];
+  const items = unitsForPassage(encoder, {
+    path: '', start: 0, end: passage.length, kind: 'markdown', language: 'plaintext', context: '',
+    segments: [{ text: passage, offset: 0 }],
+  });
+  const encoded = await encoder.encodeDocs(items.map((i) => i.input));
+  const q = await encoder.encodeQuery(query);
+  const store = new TokenStoreBuilder(encoder.dim);
+  const tokens: EvidenceToken[] = [];
+  // Scores come from the same int8 store the workspace index uses, so both paths agree.
+  const firsts = encoded.map((e) => store.addFloat(e.vectors, e.starts, e.ends));
+  const frozen = store.freeze();
+  encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e.count)));
+  return evidenceRanges(passage, tokens, threshold ?? encoder.manifest.evidence.threshold);
+}

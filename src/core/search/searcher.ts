@@ -1,0 +1,126 @@
+// Query-time logic: encode the question, rank units by MaxSim (exact over every unit here;
+// candidate pruning belongs to the scalable index), optionally fuse with BM25, and compute FGR
+// evidence only for the results that are shown.
+import type { Encoder, QueryEncoding } from '../model/encoder';
+import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
+import { Bm25Index } from './bm25';
+import { maxSim, tokenMaxima } from './maxsim';
+import { evidenceRanges, sigmoid, type EvidenceToken } from './evidence';
+
+export type RankingMode = 'hybrid' | 'dense' | 'lexical';
+
+export interface SearchOptions {
+  top?: number;
+  mode?: RankingMode;
+  /** Compute evidence highlights (default true). */
+  evidence?: boolean;
+  /** Overrides the model's calibrated evidence threshold. */
+  threshold?: number;
+}
+
+export interface SearchHit {
+  unit: IndexedUnit;
+  score: number;
+  dense?: number;
+  lexical?: number;
+  /** Absolute [start, end) ranges in the unit's file. */
+  highlights: Array<[number, number]>;
+}
+
+/** Reciprocal-rank fusion defaults, used when the model manifest names none. */
+const DEFAULT_FUSION = { k: 60, denseWeight: 1, lexicalWeight: 1 };
+const FUSION_DEPTH = 100;
+
+export class Searcher {
+  private bm25?: Bm25Index;
+  private readonly queryCache = new Map<string, QueryEncoding>();
+
+  constructor(
+    private readonly encoder: Encoder,
+    private readonly index: WorkspaceIndex,
+    /** Current text of a workspace file (used to widen highlights to whole words). */
+    private readonly fileText: (path: string) => string,
+  ) {}
+
+  private lexical(): Bm25Index {
+    this.bm25 ??= new Bm25Index(this.index.units);
+    return this.bm25;
+  }
+
+  async encodeQuery(query: string): Promise<QueryEncoding> {
+    let q = this.queryCache.get(query);
+    if (!q) {
+      q = await this.encoder.encodeQuery(query);
+      if (this.queryCache.size > 256) this.queryCache.clear();
+      this.queryCache.set(query, q);
+    }
+    return q;
+  }
+
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    const top = options.top ?? 10;
+    const mode = options.mode ?? 'hybrid';
+    const units = this.index.units;
+    if (units.length === 0 || query.trim() === '') return [];
+    const q = mode === 'lexical' ? undefined : await this.encodeQuery(query);
+    let hits: SearchHit[];
+    if (mode === 'lexical') {
+      hits = this.lexical().search(query, top).map(({ index, score }) => ({ unit: units[index], score, lexical: score, highlights: [] }));
+    } else {
+      const dense = new Float32Array(units.length);
+      for (let u = 0; u < units.length; u++) dense[u] = maxSim(q!.vectors, q!.count, this.index.store, units[u].tokenFirst, units[u].tokenCount);
+      const denseOrder = rankOrder(dense, units);
+      if (mode === 'dense') {
+        hits = denseOrder.slice(0, top).map((u) => ({ unit: units[u], score: dense[u], dense: dense[u], highlights: [] }));
+      } else {
+        const f = this.encoder.manifest.fusion ?? DEFAULT_FUSION;
+        const fused = new Map<number, number>();
+        denseOrder.slice(0, FUSION_DEPTH).forEach((u, r) => fused.set(u, f.denseWeight / (f.k + r + 1)));
+        const lex = this.lexical().search(query, FUSION_DEPTH);
+        const lexScore = new Map<number, number>();
+        lex.forEach(({ index, score }, r) => {
+          lexScore.set(index, score);
+          fused.set(index, (fused.get(index) ?? 0) + f.lexicalWeight / (f.k + r + 1));
+        });
+        const order = [...fused.keys()].sort((a, b) => fused.get(b)! - fused.get(a)! || compareUnits(units[a], units[b]));
+        hits = order.slice(0, top).map((u) => ({ unit: units[u], score: fused.get(u)!, dense: dense[u], lexical: lexScore.get(u) ?? 0, highlights: [] }));
+      }
+    }
+    if (options.evidence !== false) {
+      const qe = q ?? (await this.encodeQuery(query));
+      for (const h of hits) h.highlights = this.evidence(qe, h.unit, options.threshold);
+    }
+    return hits;
+  }
+
+  /** FGR evidence ranges for one unit (absolute file offsets). */
+  evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number): Array<[number, number]> {
+    const tokens = scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
+    return evidenceRanges(this.fileText(unit.path), tokens, threshold ?? this.encoder.manifest.evidence.threshold);
+  }
+}
+
+/** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
+export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: WorkspaceIndex['store'], first: number, count: number): EvidenceToken[] {
+  const ev = encoder.manifest.evidence;
+  const [r0, r1] = ev.queryTokens === 'real' && q.realCount > 0 ? [2, 2 + q.realCount] : [0, q.count];
+  const best = tokenMaxima(q.vectors, r0, r1, store, first, count);
+  const out: EvidenceToken[] = [];
+  for (let k = 0; k < count; k++) {
+    const s = store.starts[first + k];
+    if (s < 0) continue;
+    out.push({ start: s, end: store.ends[first + k], p: sigmoid(ev.scale * best[k] + ev.bias) });
+  }
+  return out;
+}
+
+/** Deterministic order: score desc, then path, then offset. */
+export function compareUnits(a: IndexedUnit, b: IndexedUnit): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : a.start - b.start;
+}
+
+function rankOrder(scores: Float32Array, units: readonly IndexedUnit[]): number[] {
+  const idx = Array.from(scores.keys());
+  idx.sort((a, b) => scores[b] - scores[a] || compareUnits(units[a], units[b]));
+  return idx;
+}
