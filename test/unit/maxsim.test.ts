@@ -1,0 +1,341 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TokenStoreBuilder, type TokenStore } from '../../src/core/index/token-store';
+import { maxSim, maxSimReference, tokenMaxima } from '../../src/core/search/maxsim';
+
+// Deterministic PRNG (mulberry32) and Gaussian samples (Box–Muller).
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gauss(r: () => number): number {
+  const u = Math.max(r(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
+}
+
+/** `n` random unit rows of `dim`, as float32 (the precision the encoder hands over). */
+function unitRows(r: () => number, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    const row = new Float64Array(dim);
+    for (let d = 0; d < dim; d++) {
+      row[d] = gauss(r);
+      norm += row[d] * row[d];
+    }
+    norm = Math.sqrt(norm);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = row[d] / norm;
+  }
+  return out;
+}
+
+function rowsOf(a: Float32Array, n: number, dim: number): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * dim, (i + 1) * dim)));
+}
+
+function spans(n: number, base = 0): { starts: Int32Array; ends: Int32Array } {
+  return { starts: Int32Array.from({ length: n }, (_, k) => base + 2 * k), ends: Int32Array.from({ length: n }, (_, k) => base + 2 * k + 1) };
+}
+
+/** The vectors the store really holds: scale · code. */
+function dequantised(store: TokenStore, first: number, count: number): number[][] {
+  const D = store.dim;
+  return Array.from({ length: count }, (_, k) => Array.from({ length: D }, (_, d) => store.codes[(first + k) * D + d] * store.scales[first + k]));
+}
+
+function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, dim: number): number {
+  let s = 0;
+  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
+  return s;
+}
+
+/**
+ * Quantisation error bound. A stored component is scale·round(v/scale), scale = maxAbs/127, so
+ * each component is off by at most scale/2 = maxAbs/254, and the error vector e has
+ * ‖e‖₂ ≤ √dim · maxAbs/254. For a unit query row, |q·e| ≤ ‖q‖₂‖e‖₂ ≤ √dim · maxAbs/254 (≤ 1/254·√dim
+ * for unit passage vectors: 0.0445 at dim 128). A max over perturbed values moves by at most the
+ * largest perturbation, so MaxSim moves by at most rows × that. A small slack covers float32
+ * rounding of scale·code.
+ */
+function rowBound(dim: number, maxAbs = 1): number {
+  return (Math.sqrt(dim) * maxAbs) / 254 + 1e-5;
+}
+
+describe('maxSim / tokenMaxima against maxSimReference', () => {
+  const dims = [8, 32, 128];
+  for (const D of dims) {
+    it(`agrees within the int8 quantisation bound (dim ${D})`, () => {
+      const r = rng(1000 + D);
+      for (let trial = 0; trial < 25; trial++) {
+        const rows = 1 + Math.floor(r() * 32);
+        const count = 1 + Math.floor(r() * 60);
+        const q = unitRows(r, rows, D);
+        const dv = unitRows(r, count, D);
+        const b = new TokenStoreBuilder(D, 4);
+        // Some other passage first so `first` is not 0.
+        const pre = 1 + Math.floor(r() * 5);
+        b.addFloat(unitRows(r, pre, D), spans(pre).starts, spans(pre).ends);
+        const first = b.addFloat(dv, spans(count).starts, spans(count).ends);
+        assert.equal(first, pre);
+        const store = b.freeze();
+
+        const ref = maxSimReference(rowsOf(q, rows, D), rowsOf(dv, count, D));
+        const best = new Float32Array(rows);
+        const got = maxSim(q, rows, store, first, count, best);
+        assert.ok(Math.abs(got - ref) <= rows * rowBound(D), `dim ${D} rows ${rows}: |${got} - ${ref}| > ${rows * rowBound(D)}`);
+
+        // Against the dequantised vectors the store really holds, agreement is to rounding.
+        const deq = dequantised(store, first, count);
+        const refQ = maxSimReference(rowsOf(q, rows, D), deq);
+        assert.ok(Math.abs(got - refQ) <= 1e-4, `dequantised: ${got} vs ${refQ}`);
+
+        // `best` holds the per-row maxima, summing to the score.
+        let sum = 0;
+        for (let i = 0; i < rows; i++) {
+          const rowRef = maxSimReference([rowsOf(q, rows, D)[i]], deq);
+          assert.ok(Math.abs(best[i] - rowRef) <= 1e-5, `row ${i}: ${best[i]} vs ${rowRef}`);
+          sum += best[i];
+        }
+        assert.ok(Math.abs(sum - got) <= 1e-4);
+
+        // tokenMaxima: per passage token, the best row of [r0, r1).
+        const r0 = Math.floor(r() * rows);
+        const r1 = r0 + 1 + Math.floor(r() * (rows - r0));
+        const tm = tokenMaxima(q, r0, r1, store, first, count);
+        assert.equal(tm.length, count);
+        for (let k = 0; k < count; k++) {
+          let exact = -Infinity;
+          let onStore = -Infinity;
+          for (let i = r0; i < r1; i++) {
+            exact = Math.max(exact, dot(q, i * D, dv, k * D, D));
+            onStore = Math.max(onStore, dot(q, i * D, deq[k], 0, D));
+          }
+          assert.ok(Math.abs(tm[k] - exact) <= rowBound(D), `token ${k}: ${tm[k]} vs exact ${exact}`);
+          assert.ok(Math.abs(tm[k] - onStore) <= 1e-5, `token ${k}: ${tm[k]} vs store ${onStore}`);
+        }
+      }
+    });
+  }
+
+  it('uses the per-vector scale: vectors of any norm are reproduced within maxAbs/254 per component', () => {
+    const D = 16;
+    const r = rng(7);
+    const v = unitRows(r, 3, D);
+    for (let d = 0; d < D; d++) {
+      v[D + d] *= 1000;
+      v[2 * D + d] *= 1e-3;
+    }
+    const b = new TokenStoreBuilder(D);
+    b.addFloat(v, spans(3).starts, spans(3).ends);
+    const s = b.freeze();
+    for (let k = 0; k < 3; k++) {
+      let maxAbs = 0;
+      for (let d = 0; d < D; d++) maxAbs = Math.max(maxAbs, Math.abs(v[k * D + d]));
+      let maxCode = 0;
+      for (let d = 0; d < D; d++) {
+        const c = s.codes[k * D + d];
+        maxCode = Math.max(maxCode, Math.abs(c));
+        assert.ok(Math.abs(c * s.scales[k] - v[k * D + d]) <= maxAbs / 254 + maxAbs * 1e-6);
+      }
+      assert.equal(maxCode, 127, 'the largest component maps to ±127');
+    }
+  });
+
+  it('ranks well-separated passages exactly as the float reference does', () => {
+    const D = 64;
+    const r = rng(42);
+    for (let trial = 0; trial < 10; trial++) {
+      const rows = 8;
+      const q = unitRows(r, rows, D);
+      const qRows = rowsOf(q, rows, D);
+      const b = new TokenStoreBuilder(D, 2);
+      const passages: Array<{ first: number; count: number; ref: number }> = [];
+      for (let p = 0; p < 30; p++) {
+        const count = 3 + Math.floor(r() * 20);
+        const dv = unitRows(r, count, D);
+        // Plant k of the query rows (perturbed) in the passage: scores spread from ~0 to ~rows.
+        const k = p % (rows + 1);
+        for (let i = 0; i < Math.min(k, count); i++) {
+          let norm = 0;
+          for (let d = 0; d < D; d++) {
+            const x = q[i * D + d] + 0.05 * gauss(r) / Math.sqrt(D);
+            dv[i * D + d] = x;
+            norm += x * x;
+          }
+          for (let d = 0; d < D; d++) dv[i * D + d] /= Math.sqrt(norm);
+        }
+        const first = b.addFloat(dv, spans(count).starts, spans(count).ends);
+        passages.push({ first, count, ref: maxSimReference(qRows, rowsOf(dv, count, D)) });
+      }
+      const store = b.freeze();
+      const got = passages.map((p) => maxSim(q, rows, store, p.first, p.count));
+      const eps = rows * rowBound(D);
+      // Every pair whose reference scores differ by more than twice the bound keeps its order.
+      let separatedPairs = 0;
+      for (let a = 0; a < passages.length; a++) {
+        for (let c = 0; c < passages.length; c++) {
+          if (passages[a].ref - passages[c].ref > 2 * eps) {
+            separatedPairs++;
+            assert.ok(got[a] > got[c], `trial ${trial}: passage ${a} (ref ${passages[a].ref}) should beat ${c} (ref ${passages[c].ref})`);
+          }
+        }
+      }
+      assert.ok(separatedPairs > 100, 'the test has well-separated pairs to check');
+      // The argmax is the same passage.
+      const argmax = (xs: number[]): number => xs.reduce((bi, x, i) => (x > xs[bi] ? i : bi), 0);
+      const refScores = passages.map((p) => p.ref);
+      const sorted = [...refScores].sort((x, y) => y - x);
+      if (sorted[0] - sorted[1] > 2 * eps) assert.equal(argmax(got), argmax(refScores));
+    }
+  });
+
+  it('an identical passage beats every other on the exact argmax', () => {
+    const D = 32;
+    const r = rng(3);
+    const q = unitRows(r, 6, D);
+    const b = new TokenStoreBuilder(D);
+    const firsts: number[] = [];
+    for (let p = 0; p < 20; p++) {
+      const v = p === 13 ? q : unitRows(r, 6, D);
+      firsts.push(b.addFloat(v, spans(6).starts, spans(6).ends));
+    }
+    const s = b.freeze();
+    const scores = firsts.map((f) => maxSim(q, 6, s, f, 6));
+    const best = scores.indexOf(Math.max(...scores));
+    assert.equal(best, 13);
+    assert.ok(Math.abs(scores[13] - 6) <= 6 * rowBound(D));
+  });
+
+  it('an empty passage scores 0 and leaves -Infinity per-row maxima; tokenMaxima of none is empty', () => {
+    const D = 4;
+    const b = new TokenStoreBuilder(D);
+    b.addFloat(new Float32Array([1, 0, 0, 0]), new Int32Array([0]), new Int32Array([1]));
+    const s = b.freeze();
+    const best = new Float32Array(2);
+    assert.equal(maxSim(new Float32Array(8).fill(0.5), 2, s, 1, 0, best), 0);
+    assert.deepEqual(Array.from(best), [-Infinity, -Infinity]);
+    assert.equal(tokenMaxima(new Float32Array(8), 0, 2, s, 0, 0).length, 0);
+    assert.equal(maxSimReference([[1, 0]], []), 0);
+    assert.equal(maxSimReference([], [[1, 0]]), 0);
+  });
+
+  it('a negative best dot product counts as negative (no clamping at 0)', () => {
+    const D = 2;
+    const b = new TokenStoreBuilder(D);
+    b.addFloat(new Float32Array([-1, 0]), new Int32Array([0]), new Int32Array([1]));
+    const s = b.freeze();
+    const got = maxSim(new Float32Array([1, 0]), 1, s, 0, 1);
+    assert.ok(Math.abs(got - -1) < 1e-6);
+    assert.equal(maxSimReference([[1, 0]], [[-1, 0]]), -1);
+  });
+});
+
+describe('TokenStoreBuilder', () => {
+  it('grows by doubling from a tiny capacity and keeps earlier vectors and spans intact', () => {
+    const D = 5;
+    const r = rng(11);
+    const b = new TokenStoreBuilder(D, 1);
+    const all: Float32Array[] = [];
+    const firsts: number[] = [];
+    let total = 0;
+    for (let p = 0; p < 40; p++) {
+      const n = Math.floor(r() * 9); // includes empty additions
+      const v = unitRows(r, n, D);
+      const sp = spans(n, 1000 * p);
+      const f = b.addFloat(v, sp.starts, sp.ends);
+      assert.equal(f, total, 'addFloat returns the index of the first added vector');
+      firsts.push(f);
+      all.push(v);
+      total += n;
+      assert.equal(b.count, total);
+    }
+    const s = b.freeze();
+    assert.equal(s.count, total);
+    assert.equal(s.dim, D);
+    assert.equal(s.codes.length, total * D);
+    assert.equal(s.scales.length, total);
+    assert.equal(s.starts.length, total);
+    assert.equal(s.ends.length, total);
+    for (let p = 0; p < all.length; p++) {
+      const n = all[p].length / D;
+      for (let k = 0; k < n; k++) {
+        const j = firsts[p] + k;
+        assert.equal(s.starts[j], 1000 * p + 2 * k);
+        assert.equal(s.ends[j], 1000 * p + 2 * k + 1);
+        for (let d = 0; d < D; d++) assert.ok(Math.abs(s.codes[j * D + d] * s.scales[j] - all[p][k * D + d]) <= 1 / 254 + 1e-6);
+      }
+    }
+  });
+
+  it('a zero vector is stored with codes 0 and a finite scale', () => {
+    const b = new TokenStoreBuilder(3);
+    b.addFloat(new Float32Array(3), new Int32Array([-1]), new Int32Array([-1]));
+    const s = b.freeze();
+    assert.deepEqual(Array.from(s.codes), [0, 0, 0]);
+    assert.ok(Number.isFinite(s.scales[0]) && s.scales[0] > 0);
+    assert.equal(s.starts[0], -1);
+    assert.equal(s.ends[0], -1);
+  });
+
+  it('addFrom copies quantised vectors bit for bit, across a growth', () => {
+    const D = 7;
+    const r = rng(5);
+    const src = new TokenStoreBuilder(D);
+    const n = 50;
+    const sp = spans(n);
+    src.addFloat(unitRows(r, n, D), sp.starts, sp.ends);
+    const a = src.freeze();
+
+    const dst = new TokenStoreBuilder(D, 2);
+    const sp2 = spans(3, 500);
+    dst.addFloat(unitRows(r, 3, D), sp2.starts, sp2.ends);
+    const at = dst.addFrom(a, 10, 25);
+    assert.equal(at, 3);
+    const at2 = dst.addFrom(a, 0, 0);
+    assert.equal(at2, 28);
+    const at3 = dst.addFrom(a, 49, 1);
+    assert.equal(at3, 28);
+    const b = dst.freeze();
+    assert.equal(b.count, 29);
+    assert.deepEqual(b.codes.subarray(3 * D, 28 * D), a.codes.subarray(10 * D, 35 * D));
+    assert.deepEqual(b.scales.subarray(3, 28), a.scales.subarray(10, 35));
+    assert.deepEqual(b.starts.subarray(3, 28), a.starts.subarray(10, 35));
+    assert.deepEqual(b.ends.subarray(3, 28), a.ends.subarray(10, 35));
+    assert.deepEqual(b.codes.subarray(28 * D), a.codes.subarray(49 * D));
+    assert.equal(b.starts[0], 500);
+    // Scores over the copy equal scores over the source.
+    const q = unitRows(r, 4, D);
+    assert.equal(maxSim(q, 4, b, 3, 25), maxSim(q, 4, a, 10, 25));
+  });
+
+  it('freeze returns trimmed copies: later additions do not change a frozen store', () => {
+    const D = 2;
+    const b = new TokenStoreBuilder(D, 8);
+    b.addFloat(new Float32Array([1, 0]), new Int32Array([0]), new Int32Array([1]));
+    const s1 = b.freeze();
+    assert.equal(s1.count, 1);
+    assert.equal(s1.codes.length, 2);
+    assert.equal(s1.scales.length, 1);
+    b.addFloat(new Float32Array([0, 1, 1, 1]), new Int32Array([2, 4]), new Int32Array([3, 5]));
+    const s2 = b.freeze();
+    assert.equal(s1.count, 1);
+    assert.deepEqual(Array.from(s1.codes), [127, 0]);
+    assert.equal(s2.count, 3);
+    assert.deepEqual(Array.from(s2.codes), [127, 0, 0, 127, 127, 127]);
+    assert.deepEqual(Array.from(s2.starts), [0, 2, 4]);
+  });
+
+  it('an empty builder freezes to an empty store', () => {
+    const s = new TokenStoreBuilder(16).freeze();
+    assert.equal(s.count, 0);
+    assert.equal(s.codes.length, 0);
+    assert.equal(s.scales.length, 0);
+  });
+});
