@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { INDEX_FORMAT, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { TokenStoreBuilder } from '../../src/core/index/token-store';
+import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } from '../../src/core/index/workspace-index';
+
+const temps: string[] = [];
+after(() => {
+  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
+});
+
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'es-index-'));
+  temps.push(d);
+  return d;
+}
+
+const ROOT = '/work/some-project';
+const MODEL = 'es-colbert-small-4847540-1700000000000';
+
+/** A small index with `files` files of 1–3 units each; dim is odd so int8 sections are not 4-aligned. */
+function makeIndex(seed = 1, dim = 5, files = 4): WorkspaceIndex {
+  let s = seed;
+  const rnd = (): number => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
+  const store = new TokenStoreBuilder(dim, 2);
+  const indexedFiles: IndexedFile[] = [];
+  const units: IndexedUnit[] = [];
+  for (let f = 0; f < files; f++) {
+    const p = `docs/file-${f}.md`;
+    const file: IndexedFile = { path: p, hash: `${f}`.repeat(64).slice(0, 64), size: 100 + f, unitFirst: units.length, unitCount: 0 };
+    const nu = 1 + Math.floor(rnd() * 3);
+    for (let u = 0; u < nu; u++) {
+      const n = 1 + Math.floor(rnd() * 7);
+      const v = Float32Array.from({ length: n * dim }, () => rnd() * 2 - 1);
+      const starts = Int32Array.from({ length: n }, (_, k) => (k === 0 ? -1 : 10 * u + k));
+      const ends = Int32Array.from({ length: n }, (_, k) => (k === 0 ? -1 : 10 * u + k + 1));
+      const first = store.addFloat(v, starts, ends);
+      units.push({
+        path: p, start: 10 * u, end: 10 * u + 9, kind: f % 2 ? 'comment' : 'markdown', language: f % 2 ? 'typescript' : 'markdown',
+        context: `Heading ${u} › “quoted” ünïcödé 🚀`, segments: [{ text: 'body text', offset: 10 * u }], tokenFirst: first, tokenCount: n,
+      });
+      file.unitCount++;
+    }
+    indexedFiles.push(file);
+  }
+  return { root: ROOT, modelFingerprint: MODEL, files: indexedFiles, units, store: store.freeze() };
+}
+
+const expectOf = (ix: WorkspaceIndex): { root: string; model: string; dim: number } => ({ root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
+
+function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
+  assert.equal(a.root, b.root);
+  assert.equal(a.modelFingerprint, b.modelFingerprint);
+  assert.deepEqual(a.files, b.files);
+  assert.deepEqual(a.units, b.units);
+  assert.equal(a.store.dim, b.store.dim);
+  assert.equal(a.store.count, b.store.count);
+  // deepEqual on typed arrays compares type and every element.
+  assert.deepEqual(a.store.codes, b.store.codes);
+  assert.deepEqual(a.store.scales, b.store.scales);
+  assert.deepEqual(a.store.starts, b.store.starts);
+  assert.deepEqual(a.store.ends, b.store.ends);
+  assert.ok(b.store.codes instanceof Int8Array && b.store.scales instanceof Float32Array);
+  assert.ok(b.store.starts instanceof Int32Array && b.store.ends instanceof Int32Array);
+}
+
+function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
+  const r = loadIndex(dir, expectOf(ix));
+  assert.ok('index' in r, `expected an index, got ${JSON.stringify(r)}`);
+  return r.index;
+}
+
+function reasonOf(dir: string, expect: { root: string; model: string; dim: number }): string {
+  const r = loadIndex(dir, expect);
+  assert.ok('reason' in r, 'expected a reason, got an index');
+  return r.reason;
+}
+
+function tokensFile(dir: string): string {
+  const files = fs.readdirSync(dir).filter((f) => /^tokens-[0-9a-f]+\.bin$/.test(f));
+  assert.equal(files.length, 1, `one tokens file in ${JSON.stringify(fs.readdirSync(dir))}`);
+  return path.join(dir, files[0]);
+}
+
+describe('saveIndex / loadIndex', () => {
+  it('round-trips files, units and the typed arrays exactly', () => {
+    const dir = tmpDir();
+    const ix = makeIndex(7, 5, 6);
+    saveIndex(dir, ix);
+    assertSameIndex(ix, load(dir, ix));
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+    assert.equal(meta.format, INDEX_FORMAT);
+    assert.equal(meta.version, INDEX_FORMAT_VERSION);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['index.json', path.basename(tokensFile(dir))].sort(), 'no temporary files left');
+  });
+
+  it('round-trips at dims 1, 3, 128 and a store of typed-array views (non-zero byteOffset)', () => {
+    for (const dim of [1, 3, 128]) {
+      const dir = tmpDir();
+      const ix = makeIndex(dim, dim, 3);
+      saveIndex(dir, ix);
+      assertSameIndex(ix, load(dir, ix));
+    }
+    const ix = makeIndex(9, 4, 3);
+    const n = ix.store.count;
+    const pad = (a: Int8Array | Float32Array | Int32Array, extra: number): any => {
+      const C = a.constructor as any;
+      const big = new C(a.length + 2 * extra);
+      big.set(a, extra);
+      return big.subarray(extra, extra + a.length);
+    };
+    const viewIx: WorkspaceIndex = {
+      ...ix,
+      store: { dim: 4, count: n, codes: pad(ix.store.codes, 3), scales: pad(ix.store.scales, 1), starts: pad(ix.store.starts, 2), ends: pad(ix.store.ends, 5) },
+    };
+    assert.ok(viewIx.store.codes.byteOffset > 0);
+    const dir = tmpDir();
+    saveIndex(dir, viewIx);
+    assertSameIndex(ix, load(dir, ix));
+  });
+
+  it('round-trips an empty index', () => {
+    const dir = tmpDir();
+    const ix = emptyIndex(ROOT, MODEL, 128);
+    saveIndex(dir, ix);
+    const got = load(dir, ix);
+    assert.equal(got.store.count, 0);
+    assert.deepEqual(got.files, []);
+    assert.deepEqual(got.units, []);
+  });
+
+  it('creates missing parent folders', () => {
+    const dir = path.join(tmpDir(), 'a', 'b', 'c');
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    assertSameIndex(ix, load(dir, ix));
+  });
+
+  it('a folder without an index says so', () => {
+    assert.deepEqual(loadIndex(tmpDir(), expectOf(makeIndex())), { reason: 'no index yet' });
+    assert.deepEqual(loadIndex(path.join(tmpDir(), 'missing'), expectOf(makeIndex())), { reason: 'no index yet' });
+  });
+
+  it('a corrupt index.json gives a reason, not an exception', () => {
+    const ix = makeIndex();
+    for (const body of ['{"format": "evidence-search-index", "vers', '', '\u0000\u0000\u0000\u0000', 'not json']) {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      fs.writeFileSync(path.join(dir, 'index.json'), body);
+      assert.match(reasonOf(dir, expectOf(ix)), /index file is corrupt .*rebuilding/);
+    }
+  });
+
+  it('an index.json that is valid JSON but not an index object gives a reason, not an exception', () => {
+    // e.g. a file overwritten by another tool or a half-migrated cache: the contract is
+    // "anything inconsistent returns a reason and the caller rebuilds".
+    const ix = makeIndex();
+    const good = (dir: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+    const variants: Array<[string, (dir: string) => string]> = [
+      ['null', () => 'null'],
+      ['array', () => '[]'],
+      ['no tokensFile', (dir) => JSON.stringify({ ...good(dir), tokensFile: undefined })],
+      ['tokensFile a number', (dir) => JSON.stringify({ ...good(dir), tokensFile: 42 })],
+      ['no files/units lists', (dir) => JSON.stringify({ ...good(dir), files: undefined, units: undefined })],
+    ];
+    for (const [label, body] of variants) {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      const text = body(dir);
+      fs.writeFileSync(path.join(dir, 'index.json'), text);
+      let r: ReturnType<typeof loadIndex>;
+      try {
+        r = loadIndex(dir, expectOf(ix));
+      } catch (e) {
+        assert.fail(`${label}: loadIndex threw ${(e as Error).message}`);
+      }
+      assert.ok('reason' in r, `${label}: a reason, got an index`);
+    }
+  });
+
+  it('a truncated tokens file fails its checksum', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    const tf = tokensFile(dir);
+    const body = fs.readFileSync(tf);
+    fs.writeFileSync(tf, body.subarray(0, body.length - 7));
+    assert.match(reasonOf(dir, expectOf(ix)), /checksum/);
+    fs.writeFileSync(tf, Buffer.alloc(0));
+    assert.match(reasonOf(dir, expectOf(ix)), /checksum/);
+  });
+
+  it('one flipped bit in the tokens file fails its checksum', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    const tf = tokensFile(dir);
+    const body = fs.readFileSync(tf);
+    for (const at of [0, body.length >> 1, body.length - 1]) {
+      const copy = Buffer.from(body);
+      copy[at] ^= 0x10;
+      fs.writeFileSync(tf, copy);
+      assert.match(reasonOf(dir, expectOf(ix)), /checksum/, `byte ${at}`);
+    }
+    fs.writeFileSync(tf, body);
+    assertSameIndex(ix, load(dir, ix));
+  });
+
+  it('a missing tokens file is reported', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    fs.rmSync(tokensFile(dir));
+    assert.match(reasonOf(dir, expectOf(ix)), /token file .* is missing/);
+  });
+
+  it('a tokens file whose size disagrees with tokenCount × dim is rejected even with a matching checksum', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    const metaPath = path.join(dir, 'index.json');
+    const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+    meta.tokenCount += 1;
+    fs.writeFileSync(metaPath, JSON.stringify(meta));
+    assert.match(reasonOf(dir, expectOf(ix)), /wrong size/);
+  });
+
+  it('another model fingerprint or dimension: rebuild', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    assert.match(reasonOf(dir, { ...expectOf(ix), model: 'es-colbert-small-1-2' }), /another model/);
+    assert.match(reasonOf(dir, { ...expectOf(ix), dim: ix.store.dim + 1 }), /another model/);
+  });
+
+  it('another root folder: rebuild', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    assert.match(reasonOf(dir, { ...expectOf(ix), root: '/elsewhere' }), /another folder/);
+  });
+
+  it('another format name or version: rebuild', () => {
+    const ix = makeIndex();
+    for (const edit of [{ version: INDEX_FORMAT_VERSION + 1 }, { version: 0 }, { format: 'something-else' }, { version: '1' }]) {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      const metaPath = path.join(dir, 'index.json');
+      fs.writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(metaPath, 'utf8')), ...edit }));
+      assert.match(reasonOf(dir, expectOf(ix)), /index format .* is not v\d+; rebuilding/, JSON.stringify(edit));
+    }
+  });
+
+  it('a second save replaces the index and removes the older tokens file', () => {
+    const dir = tmpDir();
+    const a = makeIndex(1);
+    const b = makeIndex(2, 5, 5);
+    saveIndex(dir, a);
+    const ta = tokensFile(dir);
+    saveIndex(dir, b);
+    const tb = tokensFile(dir);
+    assert.notEqual(ta, tb);
+    assert.ok(!fs.existsSync(ta));
+    assertSameIndex(b, load(dir, b));
+    // Saving the same index again is idempotent (same content-addressed tokens file).
+    saveIndex(dir, b);
+    assert.equal(tokensFile(dir), tb);
+    assertSameIndex(b, load(dir, b));
+  });
+});
+
+describe('crash simulation', () => {
+  it('a crash after the new tokens file was written but before index.json was replaced: the old index loads', () => {
+    const dir = tmpDir();
+    const a = makeIndex(1);
+    const b = makeIndex(2, 5, 5);
+    saveIndex(dir, a);
+    const oldTokens = tokensFile(dir);
+    const oldMeta = fs.readFileSync(path.join(dir, 'index.json'));
+    // Produce b's files elsewhere, then copy in only what a crashed save would have left.
+    const other = tmpDir();
+    saveIndex(other, b);
+    const newTokens = tokensFile(other);
+    fs.copyFileSync(newTokens, path.join(dir, path.basename(newTokens)));
+    // A half-written temporary index.json from the crashed process.
+    const newMeta = fs.readFileSync(path.join(other, 'index.json'));
+    fs.writeFileSync(path.join(dir, 'index.json.99999.tmp'), newMeta.subarray(0, newMeta.length >> 1));
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'index.json')), oldMeta);
+    assert.ok(fs.existsSync(oldTokens));
+    assertSameIndex(a, load(dir, a));
+    // The next successful save recovers: b loads, a's tokens file is gone.
+    saveIndex(dir, b);
+    assertSameIndex(b, load(dir, b));
+    assert.ok(!fs.existsSync(oldTokens));
+  });
+
+  it('leftover temporary files and stale tokens files do not break loading', () => {
+    const dir = tmpDir();
+    const ix = makeIndex(3);
+    saveIndex(dir, ix);
+    fs.writeFileSync(path.join(dir, 'index.json.12345.tmp'), '{"format":');
+    fs.writeFileSync(path.join(dir, `index.json.${process.pid}.tmp`), 'garbage');
+    fs.writeFileSync(path.join(dir, 'tokens-00000000deadbeef.bin'), Buffer.alloc(1000, 7));
+    assertSameIndex(ix, load(dir, ix));
+    // A save with a leftover temp file of its own pid overwrites it and still succeeds.
+    saveIndex(dir, ix);
+    assertSameIndex(ix, load(dir, ix));
+    assert.ok(!fs.existsSync(path.join(dir, 'tokens-00000000deadbeef.bin')), 'stale tokens files are removed by a save');
+  });
+
+  it('an index.json pointing at a tokens file of another index fails the checksum', () => {
+    const dir = tmpDir();
+    const a = makeIndex(1);
+    const b = makeIndex(2);
+    saveIndex(dir, a);
+    const metaA = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+    const other = tmpDir();
+    saveIndex(other, b);
+    const tb = tokensFile(other);
+    fs.copyFileSync(tb, path.join(dir, metaA.tokensFile));
+    assert.match(reasonOf(dir, expectOf(a)), /checksum/);
+  });
+});
