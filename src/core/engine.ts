@@ -126,6 +126,11 @@ export class WorkspaceSearch {
     return this.searcher.search(query, options);
   }
 
+  /** Evidence ranges of one unit for a query (used by tuning and by callers that rank elsewhere). */
+  async evidenceFor(query: string, unit: SearchHit['unit'], threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
+    return this.searcher.evidence(await this.searcher.encodeQuery(query), unit, threshold, granularity);
+  }
+
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
     const hits = await this.searcher.search(query, options);
     return hits.map((h) => ({
@@ -135,6 +140,7 @@ export class WorkspaceSearch {
   }
 
   async dispose(): Promise<void> {
+    await this.searcher.dispose();
     if (this.ownsEncoder) await this.encoder.dispose();
   }
 }

@@ -15,6 +15,11 @@ export interface EvidenceCalibration {
   threshold: number;
   /** Which query tokens take part in the max: 'real' (the question's own tokens) or 'all' (with [MASK] padding). */
   queryTokens: 'real' | 'all';
+  /**
+   * 'token': highlight the words of tokens with p_j >= threshold; 'sentence': highlight whole
+   * sentences whose mean p_j >= threshold (the best one at least, when any token passes).
+   */
+  granularity: 'token' | 'sentence';
 }
 
 export interface ModelManifest {
@@ -82,6 +87,8 @@ export function loadManifest(modelDir: string): ModelManifest {
   const ev = obj(file, m, 'evidence');
   const queryTokens = ev.queryTokens ?? 'real';
   if (queryTokens !== 'real' && queryTokens !== 'all') fail(file, `"evidence.queryTokens" must be "real" or "all"`);
+  const granularity = ev.granularity ?? 'token';
+  if (granularity !== 'token' && granularity !== 'sentence') fail(file, `"evidence.granularity" must be "token" or "sentence"`);
   const punctuation = m.punctuation ?? 'drop';
   if (punctuation !== 'drop' && punctuation !== 'keep') fail(file, `"punctuation" must be "drop" or "keep"`);
   const manifest: ModelManifest = {
@@ -101,7 +108,7 @@ export function loadManifest(modelDir: string): ModelManifest {
     onnx: { inputIds: str(file, onnx, 'inputIds'), attentionMask: str(file, onnx, 'attentionMask'), output: str(file, onnx, 'output') },
     evidence: {
       scale: num(file, ev, 'scale'), bias: num(file, ev, 'bias'),
-      threshold: num(file, ev, 'threshold', 0), queryTokens,
+      threshold: num(file, ev, 'threshold', 0), queryTokens, granularity,
     },
     provenance: (typeof m.provenance === 'object' && m.provenance !== null ? m.provenance : {}) as Record<string, unknown>,
   };

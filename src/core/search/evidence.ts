@@ -69,3 +69,50 @@ export function evidenceRanges(text: string, tokens: readonly EvidenceToken[], t
   }
   return mergeRanges(text, picked, maxGap);
 }
+
+/**
+ * Sentence spans of text[start, end): a sentence ends at . ! ? or : followed by whitespace, at a
+ * blank line, or at a line break that starts a list item, heading or table row. Trimmed.
+ */
+export function sentenceSpans(text: string, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const re = /[.!?:](?=\s)|\n\s*\n|\n(?=\s*(?:[-*+>|#]|\d+[.)])\s)/g;
+  re.lastIndex = start;
+  let s = start;
+  const push = (a: number, b: number): void => {
+    while (a < b && /\s/.test(text[a])) a++;
+    while (b > a && /\s/.test(text[b - 1])) b--;
+    if (b > a) out.push([a, b]);
+  };
+  for (let m = re.exec(text); m && m.index < end; m = re.exec(text)) {
+    const cut = m[0].startsWith('\n') ? m.index : m.index + 1;
+    push(s, cut);
+    s = cut;
+  }
+  push(s, end);
+  return out;
+}
+
+/**
+ * Sentence-level evidence: a sentence is evidence when the mean p of its tokens reaches the
+ * threshold; the best sentence is always kept when any token reaches it, so a confident passage
+ * never shows an empty highlight. Returns whole trimmed sentences.
+ */
+export function evidenceSentences(text: string, regionStart: number, regionEnd: number, tokens: readonly EvidenceToken[], threshold: number): Array<[number, number]> {
+  const sents = sentenceSpans(text, regionStart, regionEnd);
+  const scored = sents.map(([a, b]) => {
+    let sum = 0;
+    let n = 0;
+    for (const t of tokens) {
+      if (t.start >= a && t.end <= b) {
+        sum += t.p;
+        n++;
+      }
+    }
+    return { a, b, mean: n ? sum / n : 0 };
+  });
+  const anyToken = tokens.some((t) => t.p >= threshold);
+  const picked = scored.filter((s) => s.mean >= threshold);
+  if (picked.length === 0 && anyToken && scored.length > 0) picked.push(scored.reduce((x, y) => (y.mean > x.mean ? y : x)));
+  return picked.map((s) => [s.a, s.b] as [number, number]).sort((x, y) => x[0] - y[0]);
+}

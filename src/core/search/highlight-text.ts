@@ -3,10 +3,10 @@
 import type { Encoder } from '../model/encoder';
 import { unitsForPassage } from '../index/indexer';
 import { TokenStoreBuilder } from '../index/token-store';
-import { evidenceRanges, type EvidenceToken } from './evidence';
-import { scoreTokens } from './searcher';
+import type { EvidenceToken } from './evidence';
+import { pickEvidence, scoreTokens } from './searcher';
 
-export async function highlightText(encoder: Encoder, query: string, passage: string, threshold?: number): Promise<Array<[number, number]>> {
+export async function highlightText(encoder: Encoder, query: string, passage: string, threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
   if (passage.trim() === '' || query.trim() === '') return [];
   const items = unitsForPassage(encoder, {
     path: '', start: 0, end: passage.length, kind: 'markdown', language: 'plaintext', context: '',
@@ -20,5 +20,5 @@ export async function highlightText(encoder: Encoder, query: string, passage: st
   const firsts = encoded.map((e) => store.addFloat(e.vectors, e.starts, e.ends));
   const frozen = store.freeze();
   encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e.count)));
-  return evidenceRanges(passage, tokens, threshold ?? encoder.manifest.evidence.threshold);
+  return pickEvidence(encoder, passage, 0, passage.length, tokens, threshold, granularity);
 }

@@ -4,8 +4,9 @@
 import type { Encoder, QueryEncoding } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
-import { maxSim, tokenMaxima } from './maxsim';
-import { evidenceRanges, sigmoid, type EvidenceToken } from './evidence';
+import { tokenMaxima } from './maxsim';
+import { DenseScorer } from './dense-scorer';
+import { evidenceRanges, evidenceSentences, sigmoid, type EvidenceToken } from './evidence';
 
 export type RankingMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -16,6 +17,8 @@ export interface SearchOptions {
   evidence?: boolean;
   /** Overrides the model's calibrated evidence threshold. */
   threshold?: number;
+  /** Overrides the model's evidence granularity. */
+  granularity?: 'token' | 'sentence';
 }
 
 export interface SearchHit {
@@ -33,6 +36,7 @@ const FUSION_DEPTH = 100;
 
 export class Searcher {
   private bm25?: Bm25Index;
+  private scorer?: Promise<DenseScorer>;
   private readonly queryCache = new Map<string, QueryEncoding>();
 
   constructor(
@@ -67,8 +71,8 @@ export class Searcher {
     if (mode === 'lexical') {
       hits = this.lexical().search(query, top).map(({ index, score }) => ({ unit: units[index], score, lexical: score, highlights: [] }));
     } else {
-      const dense = new Float32Array(units.length);
-      for (let u = 0; u < units.length; u++) dense[u] = maxSim(q!.vectors, q!.count, this.index.store, units[u].tokenFirst, units[u].tokenCount);
+      this.scorer ??= DenseScorer.create();
+      const dense = await (await this.scorer).scoreAll(q!.vectors, q!.count, this.index.store, units);
       const denseOrder = rankOrder(dense, units);
       if (mode === 'dense') {
         hits = denseOrder.slice(0, top).map((u) => ({ unit: units[u], score: dense[u], dense: dense[u], highlights: [] }));
@@ -88,16 +92,28 @@ export class Searcher {
     }
     if (options.evidence !== false) {
       const qe = q ?? (await this.encodeQuery(query));
-      for (const h of hits) h.highlights = this.evidence(qe, h.unit, options.threshold);
+      for (const h of hits) h.highlights = this.evidence(qe, h.unit, options.threshold, options.granularity);
     }
     return hits;
   }
 
-  /** FGR evidence ranges for one unit (absolute file offsets). */
-  evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number): Array<[number, number]> {
-    const tokens = scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
-    return evidenceRanges(this.fileText(unit.path), tokens, threshold ?? this.encoder.manifest.evidence.threshold);
+  async dispose(): Promise<void> {
+    if (this.scorer) await (await this.scorer).dispose();
+    this.scorer = undefined;
   }
+
+  /** FGR evidence ranges for one unit (absolute file offsets). */
+  evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Array<[number, number]> {
+    const tokens = scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
+    return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
+  }
+}
+
+/** Evidence ranges from scored tokens, at the model's (or the caller's) granularity and threshold. */
+export function pickEvidence(encoder: Encoder, text: string, start: number, end: number, tokens: EvidenceToken[], threshold?: number, granularity?: 'token' | 'sentence'): Array<[number, number]> {
+  const ev = encoder.manifest.evidence;
+  const t = threshold ?? ev.threshold;
+  return (granularity ?? ev.granularity) === 'sentence' ? evidenceSentences(text, start, end, tokens, t) : evidenceRanges(text, tokens, t);
 }
 
 /** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
