@@ -28,7 +28,7 @@ const [tokPath, inPath, outPath] = process.argv.slice(2);
       }
     }
     const rec = { q: ids(r.q, 30), posc: ids(r.ctx, 40), posb: Array.from(body.ids.subarray(0, nb)), lab, negc: ids(r.neg_ctx, 40), negb: ids(r.neg, 180) };
-    if (!out.write(JSON.stringify(rec) + '\n')) await new Promise((res) => out.once('drain', res));
+    if (!out.write(JSON.stringify(rec) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
     n++;
   }
   out.end();
