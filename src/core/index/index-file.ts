@@ -75,9 +75,14 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   } catch (e) {
     return { reason: `index file is corrupt (${(e as Error).message}); rebuilding` };
   }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { reason: 'index file is not an index object; rebuilding' };
   if (meta.format !== INDEX_FORMAT || meta.version !== INDEX_FORMAT_VERSION) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
   if (meta.model !== expect.model || meta.dim !== expect.dim) return { reason: 'index was built with another model; rebuilding' };
   if (meta.root !== expect.root) return { reason: 'index belongs to another folder; rebuilding' };
+  if (typeof meta.tokensFile !== 'string' || !/^tokens-[0-9a-f]+\.bin$/.test(meta.tokensFile) || !Array.isArray(meta.files) || !Array.isArray(meta.units)
+    || !Number.isInteger(meta.tokenCount) || typeof meta.tokensSha256 !== 'string') {
+    return { reason: 'index file is incomplete; rebuilding' };
+  }
   const tokensPath = path.join(dir, meta.tokensFile);
   let body: Buffer;
   try {
