@@ -5,7 +5,8 @@
 // to whole words (a token may be a word piece) and merged across small gaps so that a phrase
 // reads as one highlight rather than a dotted line.
 
-const WORD_CHAR = /[\p{L}\p{N}_]/u;
+// Combining marks count as word characters so that a decomposed accent stays in its word.
+const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
 
 export interface EvidenceToken {
   start: number;
