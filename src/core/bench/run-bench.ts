@@ -5,6 +5,7 @@ import path from 'node:path';
 import { WorkspaceSearch } from '../engine';
 import { Encoder } from '../model/encoder';
 import { highlightText } from '../search/highlight-text';
+import { unitsForPassage } from '../index/indexer';
 import { queryWordHighlights } from '../search/bm25';
 import type { RankingMode } from '../search/searcher';
 import { loadBenchSet, corpusReader } from './bench-files';
@@ -64,12 +65,25 @@ export async function runBench(o: BenchOptions): Promise<void> {
     const diff = pairedBootstrapDiff(mrr(ours), mrr(peer));
     out.push(`MRR@10 ${rows[0].system}: ${ci.mean.toFixed(3)} [95% CI ${ci.low.toFixed(3)}, ${ci.high.toFixed(3)}]; minus BM25 peer: ${diff.mean.toFixed(3)} [${diff.low.toFixed(3)}, ${diff.high.toFixed(3)}]`);
     out.push(`mean query latency (ms, this machine, same run): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('; ')}`);
+    out.push(await encoderThroughput(ws));
     const text = out.join('\n');
     process.stdout.write(text + '\n');
     if (o.out) fs.writeFileSync(path.resolve(o.out), JSON.stringify({ set: o.setDir, rows: rows.map((r) => ({ system: r.system, groups: r.report.groups })), timings }, null, 1));
   } finally {
     await ws.dispose();
   }
+}
+
+/** Passage-encoding throughput of the model on this corpus (one intra-op thread), after a warm-up. */
+async function encoderThroughput(ws: WorkspaceSearch): Promise<string> {
+  const units = ws.index.units.slice(0, 600);
+  const inputs = units.flatMap((u) => unitsForPassage(ws.encoder, u).map((x) => x.input));
+  await ws.encoder.encodeDocs(inputs.slice(0, 32));
+  const t0 = process.hrtime.bigint();
+  const enc = await ws.encoder.encodeDocs(inputs);
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const tokens = inputs.reduce((n, i) => n + Math.min(i.bodyIds.length + i.contextIds.length + 3, ws.encoder.manifest.docMaxLen), 0);
+  return `passage encoding: ${Math.round(tokens / s)} tokens/s (${enc.length} passages, ${tokens} tokens, ${s.toFixed(2)} s, one intra-op thread)`;
 }
 
 async function benchHighlights(o: BenchOptions, pairs: import('./metrics').HighlightPair[]): Promise<void> {
