@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { TokenStoreBuilder, type TokenStore } from '../../src/core/index/token-store';
+import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim, maxSimReference, tokenMaxima } from '../../src/core/search/maxsim';
 
 // Deterministic PRNG (mulberry32) and Gaussian samples (Box–Muller).
@@ -337,5 +338,66 @@ describe('TokenStoreBuilder', () => {
     assert.equal(s.count, 0);
     assert.equal(s.codes.length, 0);
     assert.equal(s.scales.length, 0);
+  });
+});
+
+describe('DenseScorer.scoreAll (ONNX GEMM) against maxSim', () => {
+  let scorer: DenseScorer;
+  before(async () => {
+    scorer = await DenseScorer.create();
+  });
+  after(async () => {
+    await scorer?.dispose();
+  });
+
+  /** Units laid out as the indexer does: consecutive, some empty, some larger than a GEMM block. */
+  function layout(r: () => number, counts: number[], D: number): { store: TokenStore; units: Array<{ tokenFirst: number; tokenCount: number }> } {
+    const b = new TokenStoreBuilder(D);
+    const units = counts.map((n) => {
+      const sp = spans(n);
+      return { tokenFirst: b.addFloat(unitRows(r, n, D), sp.starts, sp.ends), tokenCount: n };
+    });
+    return { store: b.freeze(), units };
+  }
+
+  function assertAgrees(q: Float32Array, rows: number, store: TokenStore, units: Array<{ tokenFirst: number; tokenCount: number }>, got: Float32Array): void {
+    assert.equal(got.length, units.length);
+    units.forEach((u, k) => {
+      const want = maxSim(q, rows, store, u.tokenFirst, u.tokenCount);
+      // Both compute over the same int8 store; only float32 summation order differs.
+      assert.ok(Math.abs(got[k] - want) <= 1e-3 * Math.max(1, Math.abs(want)), `unit ${k} (${u.tokenFirst}+${u.tokenCount}): ${got[k]} vs ${want}`);
+    });
+  }
+
+  it('matches maxSim on every unit, across block boundaries, with empty units', async () => {
+    const D = 32;
+    const r = rng(99);
+    const counts = Array.from({ length: 700 }, (_, k) => (k % 37 === 0 ? 0 : 1 + Math.floor(r() * 80)));
+    const { store, units } = layout(r, counts, D);
+    assert.ok(store.count > 16384, 'more tokens than one GEMM block');
+    const rows = 32;
+    const q = unitRows(r, rows, D);
+    assertAgrees(q, rows, store, units, await scorer.scoreAll(q, rows, store, units));
+  });
+
+  it('a unit larger than one block, units that are not contiguous, and a subset of units', async () => {
+    const D = 8;
+    const r = rng(5);
+    const { store, units } = layout(r, [3, 20000, 0, 5, 7, 1], D);
+    const rows = 4;
+    const q = unitRows(r, rows, D);
+    assertAgrees(q, rows, store, units, await scorer.scoreAll(q, rows, store, units));
+    // Every other unit (gaps between them) and in reverse order.
+    const some = [units[5], units[3], units[1], units[0]];
+    assertAgrees(q, rows, store, some, await scorer.scoreAll(q, rows, store, some));
+    assert.deepEqual(Array.from(await scorer.scoreAll(q, rows, store, [])), []);
+  });
+
+  it('uses only the first `rows` query rows', async () => {
+    const D = 16;
+    const r = rng(8);
+    const { store, units } = layout(r, [10, 10], D);
+    const q = unitRows(r, 6, D);
+    assertAgrees(q, 3, store, units, await scorer.scoreAll(q, 3, store, units));
   });
 });
