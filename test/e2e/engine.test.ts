@@ -453,6 +453,29 @@ describe('WorkspaceSearch directly', () => {
     await assert.rejects(WorkspaceSearch.open(root, { modelDir: MODEL, indexDir: root, encoder }), /inside the searched folder/);
     assertUnchanged(root, snap);
   });
+
+  it('an index folder inside the workspace is refused also when reached through a symlink', async () => {
+    // e.g. on macOS /tmp is a link to /private/tmp: `--root /tmp/ws --index /tmp/ws/.idx`.
+    const base = tmpDir('es-e2e-link-');
+    const root = path.join(base, 'ws');
+    fs.mkdirSync(root);
+    fs.copyFileSync(path.join(FIXTURE, 'README.md'), path.join(root, 'README.md'));
+    const link = path.join(base, 'link');
+    fs.symlinkSync(root, link);
+    const snap = snapshot(root);
+    const outcomes: string[] = [];
+    for (const [r, ix] of [[link, path.join(link, '.es-index')], [root, path.join(link, '.es-index')], [link, path.join(root, '.es-index')]]) {
+      try {
+        const ws = await WorkspaceSearch.open(r, { modelDir: MODEL, indexDir: ix, encoder });
+        await ws.dispose();
+        outcomes.push(`--root ${path.relative(base, r)} --index ${path.relative(base, ix)}: accepted`);
+      } catch (e) {
+        assert.match((e as Error).message, /inside the searched folder/);
+      }
+    }
+    assert.deepEqual(outcomes, [], 'every combination is refused');
+    assertUnchanged(root, snap);
+  });
 });
 
 describe('bad inputs (temporary workspaces): exit 0 and report what was skipped', () => {
