@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evidenceRanges, mergeRanges, sigmoid, widenToWord, type EvidenceToken } from '../../src/core/search/evidence';
+import { evidenceRanges, evidenceSentences, mergeRanges, sentenceSpans, sigmoid, widenToWord, type EvidenceToken } from '../../src/core/search/evidence';
 
 /** Offsets of the n-th occurrence of `needle` in `text`. */
 function at(text: string, needle: string, nth = 0): [number, number] {
@@ -266,5 +266,58 @@ describe('evidenceRanges', () => {
     const r = evidenceRanges(file, [{ start: base + s, end: base + e, p: 1 }], 0.5);
     assert.deepEqual(r, [[base + s, base + e]]);
     assert.equal(file.slice(r[0][0], r[0][1]), 'stop');
+  });
+});
+
+describe('sentenceSpans', () => {
+  const sents = (t: string, a = 0, b = t.length): string[] => show(t, sentenceSpans(t, a, b));
+
+  it('ends sentences at . ! ? : followed by whitespace, trimmed', () => {
+    assert.deepEqual(sents('One. Two!  Three?\nFour: five'), ['One.', 'Two!', 'Three?', 'Four:', 'five']);
+    assert.deepEqual(sents('x.\ty'), ['x.', 'y']);
+  });
+
+  it('does not cut inside dotted names, versions or calls', () => {
+    assert.deepEqual(sents('Use path.join(a, b) in version 1.2.3 now. Next one'), ['Use path.join(a, b) in version 1.2.3 now.', 'Next one']);
+  });
+
+  it('cuts at blank lines (LF or CRLF) and before list items, headings and table rows', () => {
+    assert.deepEqual(sents('Para one\n\nPara two\n- item a\n* item b\n# Head\n| a | b |'), ['Para one', 'Para two', '- item a', '* item b', '# Head', '| a | b |']);
+    assert.deepEqual(sents('a\r\n\r\nb'), ['a', 'b']);
+  });
+
+  it('stays inside [start, end) and gives nothing for blank text', () => {
+    const t = 'XX. Alpha beta. Gamma delta. YY.';
+    assert.deepEqual(sents(t, 4, 28), ['Alpha beta.', 'Gamma delta.']);
+    for (const [a, b] of sentenceSpans(t, 4, 28)) assert.ok(a >= 4 && b <= 28);
+    assert.deepEqual(sentenceSpans('   \n\n  ', 0, 7), []);
+    assert.deepEqual(sentenceSpans('abc', 1, 1), []);
+  });
+});
+
+describe('evidenceSentences', () => {
+  const text = 'Call close() to stop the server. It waits for requests. Logs go to stderr.';
+  const toks = (pairs: Array<[string, number]>): EvidenceToken[] => pairs.map(([w, p]) => {
+    const [start, end] = at(text, w);
+    return { start, end, p };
+  });
+
+  it('keeps whole sentences whose mean p reaches the threshold, in text order', () => {
+    const tokens = toks([['Call', 0.9], ['close', 0.8], ['stop', 0.7], ['server', 0.9], ['waits', 0.1], ['requests', 0.2], ['Logs', 0.9], ['stderr', 0.8]]);
+    assert.deepEqual(show(text, evidenceSentences(text, 0, text.length, tokens, 0.5)), ['Call close() to stop the server.', 'Logs go to stderr.']);
+  });
+
+  it('keeps the best sentence when a token passes but no sentence mean does; nothing when no token passes', () => {
+    const tokens = toks([['Call', 0.1], ['close', 0.1], ['waits', 0.6], ['requests', 0.1], ['Logs', 0.2]]);
+    assert.deepEqual(show(text, evidenceSentences(text, 0, text.length, tokens, 0.5)), ['It waits for requests.']);
+    assert.deepEqual(evidenceSentences(text, 0, text.length, toks([['waits', 0.4]]), 0.5), []);
+    assert.deepEqual(evidenceSentences(text, 0, text.length, [], 0.1), []);
+  });
+
+  it('only returns sentences inside the region', () => {
+    const tokens = toks([['Call', 0.9], ['waits', 0.9], ['Logs', 0.9]]);
+    const [a] = at(text, 'It waits');
+    const [, b] = at(text, 'requests.');
+    assert.deepEqual(show(text, evidenceSentences(text, a, b, tokens, 0.5)), ['It waits for requests.']);
   });
 });

@@ -120,6 +120,7 @@ describe('loadManifest', () => {
       ['evidence.threshold < 0', (m) => (m.evidence.threshold = -0.1), /"threshold" must be a number >= 0/],
       ['evidence.threshold > 1', (m) => (m.evidence.threshold = 1.5), /"evidence\.threshold" must be within \[0, 1\]/],
       ['evidence.queryTokens', (m) => (m.evidence.queryTokens = 'some'), /"evidence\.queryTokens" must be "real" or "all"/],
+      ['evidence.granularity', (m) => (m.evidence.granularity = 'paragraph'), /"evidence\.granularity" must be "token" or "sentence"/],
       ['punctuation', (m) => (m.punctuation = 'strip'), /"punctuation" must be "drop" or "keep"/],
       ['contextMaxTokens too large', (m) => (m.contextMaxTokens = m.docMaxLen), /"contextMaxTokens" leaves no room/],
       ['fusion.method', (m) => (m.fusion = { method: 'linear', k: 60, denseWeight: 1, lexicalWeight: 1 }), /"fusion\.method" must be "rrf"/],
@@ -140,6 +141,7 @@ describe('loadManifest', () => {
       edit: (m) => {
         delete m.punctuation;
         delete m.evidence.queryTokens;
+        delete m.evidence.granularity;
         delete m.provenance;
         delete m.fusion;
       },
@@ -147,6 +149,7 @@ describe('loadManifest', () => {
     const m = loadManifest(dir);
     assert.equal(m.punctuation, 'drop');
     assert.equal(m.evidence.queryTokens, 'real');
+    assert.equal(m.evidence.granularity, 'token');
     assert.deepEqual(m.provenance, {});
     assert.equal(m.fusion, undefined);
     const f = loadManifest(modelDir({ edit: (x) => void (x.fusion = { method: 'rrf', k: 10, denseWeight: 2, lexicalWeight: 0.5 }) }));
