@@ -1,12 +1,17 @@
-// Extension entry point (thin glue over src/core). Filled in by the extension work.
-import * as vscode from 'vscode';
+// Extension entry point: builds the app (nothing heavy happens here) and hands back its API.
+import type * as vscode from 'vscode';
+import { EvidenceSearchApp } from './evidence-search-app';
+import type { EvidenceSearchApi } from './test-api';
 
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(
-    vscode.commands.registerCommand('evidenceSearch.search', () => {
-      void vscode.window.showInformationMessage('Evidence Search is not wired up yet.');
-    }),
-  );
+let app: EvidenceSearchApp | undefined;
+
+export function activate(context: vscode.ExtensionContext): EvidenceSearchApi {
+  app = new EvidenceSearchApp(context);
+  return app.api();
 }
 
-export function deactivate(): void {}
+export async function deactivate(): Promise<void> {
+  const a = app;
+  app = undefined;
+  await a?.dispose();
+}

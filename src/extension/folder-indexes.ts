@@ -1,0 +1,315 @@
+// One core index per workspace folder, one shared encoder, searched together. No `vscode`
+// import: the extension feeds it folders and settings, and it runs under plain Node in tests.
+//
+// - The encoder (ONNX model) loads on the first indexing job, not at activation.
+// - Jobs run one at a time in a queue; a folder already waiting in the queue is not queued twice.
+// - A folder keeps serving its previous index while a refresh runs; a failed or cancelled
+//   refresh keeps it too.
+import fs from 'node:fs';
+import path from 'node:path';
+import { indexDirFor } from '../core/cache-dir';
+import { WorkspaceSearch, type SearchResult } from '../core/engine';
+import type { ExtractOptions } from '../core/extract/index';
+import { Encoder } from '../core/model/encoder';
+import type { SearchOptions } from '../core/search/searcher';
+import type { ScanOptions } from '../core/workspace/scan';
+import { filesScannedIn, type FolderState } from './index-status';
+import { DEFAULT_FUSION, mergeFolderResults } from './result-merge';
+import { indexingKey } from './settings';
+
+export interface FolderSpec {
+  /** Stable identity of the folder (its URI as a string). */
+  key: string;
+  name: string;
+  /** Absolute path on disk. */
+  root: string;
+  scan: ScanOptions;
+  extract: ExtractOptions;
+}
+
+export interface FolderResult extends SearchResult {
+  /** MaxSim and BM25 scores behind `score` (used to merge folders). */
+  dense?: number;
+  lexical?: number;
+  folder: { key: string; name: string; root: string };
+  /** The file's text as indexed: the result's offsets refer to it. */
+  indexedText: string;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export interface FolderIndexesOptions {
+  /** Where index folders are written (the extension's workspace storage; never the workspace). */
+  storageDir: string;
+  modelDir: string;
+  log: (level: LogLevel, message: string) => void;
+  onDidChange?: () => void;
+}
+
+interface Entry {
+  spec: FolderSpec;
+  optionsKey: string;
+  search?: WorkspaceSearch;
+  state: FolderState;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+export class FolderIndexes {
+  private readonly entries = new Map<string, Entry>();
+  private encoderPromise: Promise<Encoder> | undefined;
+  private modelDir: string;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly queued = new Set<string>();
+  private running: AbortController | undefined;
+  private disposed = false;
+
+  constructor(private readonly o: FolderIndexesOptions) {
+    this.modelDir = o.modelDir;
+  }
+
+  /** The folders to index, in display order. Returns the keys whose index must be (re)built. */
+  setFolders(specs: readonly FolderSpec[]): string[] {
+    const wanted = new Set(specs.map((s) => s.key));
+    for (const key of [...this.entries.keys()]) if (!wanted.has(key)) this.entries.delete(key);
+    const rebuild: string[] = [];
+    const next = new Map<string, Entry>();
+    for (const spec of specs) {
+      const optionsKey = indexingKey(spec.scan, spec.extract) + '\0' + spec.root;
+      const old = this.entries.get(spec.key);
+      if (old && old.optionsKey === optionsKey) {
+        old.spec = spec;
+        old.state.name = spec.name;
+        next.set(spec.key, old);
+        continue;
+      }
+      const entry: Entry = old ?? { spec, optionsKey, state: blankState(spec) };
+      entry.spec = spec;
+      entry.optionsKey = optionsKey;
+      if (old) entry.state.stale = true;
+      next.set(spec.key, entry);
+      rebuild.push(spec.key);
+    }
+    this.entries.clear();
+    for (const [k, e] of next) this.entries.set(k, e);
+    this.changed();
+    return rebuild;
+  }
+
+  /** Switches the model: every folder is rebuilt with it (searches wait for that). */
+  setModelDir(dir: string): boolean {
+    if (dir === this.modelDir) return false;
+    this.modelDir = dir;
+    const old = this.encoderPromise;
+    this.encoderPromise = undefined;
+    this.enqueue(async () => {
+      for (const e of this.entries.values()) {
+        e.search = undefined;
+        e.state = { ...blankState(e.spec) };
+      }
+      this.changed();
+      if (old) await old.then((enc) => enc.dispose(), () => {});
+    });
+    return true;
+  }
+
+  get folderCount(): number {
+    return this.entries.size;
+  }
+
+  states(): FolderState[] {
+    return [...this.entries.values()].map((e) => ({ ...e.state }));
+  }
+
+  /** Marks folders whose files changed (the caller schedules the refresh). */
+  markStale(keys: readonly string[]): void {
+    let any = false;
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e && e.state.status === 'ready' && !e.state.stale) {
+        e.state.stale = true;
+        any = true;
+      }
+    }
+    if (any) this.changed();
+  }
+
+  /**
+   * Queues (re)indexing of `keys` (default: every folder). Resolves when the queue up to these
+   * jobs has run; rejects with CancelledError when `signal` aborts them.
+   */
+  index(keys?: readonly string[], signal?: AbortSignal): Promise<void> {
+    const todo = (keys ?? [...this.entries.keys()]).filter((k) => this.entries.has(k) && !this.queued.has(k));
+    for (const k of todo) this.queued.add(k);
+    return this.enqueue(async () => {
+      for (const k of todo) {
+        this.queued.delete(k);
+        if (signal?.aborted) continue;
+        await this.indexOne(k, signal);
+      }
+      if (signal?.aborted) throw new CancelledError();
+    });
+  }
+
+  /** Resolves when every folder has been indexed once (queues the ones never indexed). */
+  async whenReady(): Promise<void> {
+    const never = [...this.entries.entries()].filter(([, e]) => !e.search && e.state.status === 'idle').map(([k]) => k);
+    if (never.length) await this.index(never).catch(() => {});
+    else await this.queue;
+  }
+
+  /** Resolves when no job is queued or running. */
+  async idle(): Promise<void> {
+    let q: Promise<void>;
+    do {
+      q = this.queue;
+      await q;
+    } while (q !== this.queue);
+  }
+
+  /** Cancels the running job (the folder keeps its previous index). */
+  cancel(): void {
+    this.running?.abort();
+  }
+
+  /** Searches every indexed folder and merges the results by score. */
+  async search(query: string, options: SearchOptions = {}): Promise<FolderResult[]> {
+    await this.whenReady();
+    const ready = [...this.entries.values()].filter((e) => e.search);
+    if (ready.length === 0) {
+      const failed = [...this.entries.values()].find((e) => e.state.status === 'error');
+      if (failed) throw new Error(failed.state.error ?? 'indexing failed');
+      return [];
+    }
+    const top = options.top ?? 10;
+    const lists = await Promise.all(
+      ready.map(async (e) => {
+        const search = e.search!;
+        const hits = await search.searchHits(query, { ...options, top });
+        const folder = { key: e.spec.key, name: e.spec.name, root: e.spec.root };
+        return hits.map((h): FolderResult => ({
+          path: h.unit.path, start: h.unit.start, end: h.unit.end, score: h.score, dense: h.dense, lexical: h.lexical,
+          highlights: h.highlights, kind: h.unit.kind, language: h.unit.language, context: h.unit.context,
+          folder, indexedText: search.fileText(h.unit.path),
+        }));
+      }),
+    );
+    const fusion = ready[0].search!.encoder.manifest.fusion ?? DEFAULT_FUSION;
+    return mergeFolderResults(lists, top, fusion);
+  }
+
+  /** Cancels indexing, forgets every index and deletes the saved ones. */
+  async clear(): Promise<void> {
+    this.cancel();
+    await this.queue;
+    for (const e of this.entries.values()) {
+      e.search = undefined;
+      e.state = blankState(e.spec);
+    }
+    fs.rmSync(path.join(this.o.storageDir, 'indexes'), { recursive: true, force: true });
+    this.o.log('info', `deleted the saved indexes under ${this.o.storageDir}`);
+    this.changed();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.cancel();
+    await this.queue;
+    this.entries.clear();
+    const enc = this.encoderPromise;
+    this.encoderPromise = undefined;
+    if (enc) await enc.then((e) => e.dispose(), () => {});
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(job);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private encoder(): Promise<Encoder> {
+    if (!this.encoderPromise) {
+      const dir = this.modelDir;
+      this.o.log('info', `loading the model from ${dir}`);
+      const started = Date.now();
+      this.encoderPromise = Encoder.load(dir).then(
+        (enc) => {
+          this.o.log('info', `model ${enc.manifest.name} loaded in ${Date.now() - started} ms`);
+          return enc;
+        },
+        (e: unknown) => {
+          this.encoderPromise = undefined; // try again next time (the folder may be fixed)
+          throw e;
+        },
+      );
+    }
+    return this.encoderPromise;
+  }
+
+  private async indexOne(key: string, outer?: AbortSignal): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry || this.disposed) return;
+    const { spec } = entry;
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    outer?.addEventListener('abort', onAbort);
+    this.running = ac;
+    entry.state = { ...entry.state, status: 'indexing', filesScanned: 0, error: undefined };
+    this.changed();
+    const prefix = this.entries.size > 1 ? `[${spec.name}] ` : '';
+    try {
+      const encoder = await this.encoder();
+      if (ac.signal.aborted) throw new CancelledError();
+      const search = await WorkspaceSearch.open(spec.root, {
+        modelDir: this.modelDir,
+        encoder,
+        indexDir: indexDirFor(this.o.storageDir, spec.root, encoder.fingerprint),
+        persist: true,
+        scan: { ...spec.scan, signal: ac.signal },
+        extract: spec.extract,
+        log: (msg) => {
+          const n = filesScannedIn(msg);
+          if (n !== undefined && entry.state.status === 'indexing') {
+            entry.state.filesScanned = n;
+            this.changed();
+          }
+          this.o.log('info', prefix + msg);
+        },
+      });
+      if (this.entries.get(key) !== entry || this.disposed) return;
+      const r = search.report;
+      entry.search = search;
+      entry.state = {
+        ...entry.state, status: 'ready', stale: false, files: r.stats.files, passages: r.stats.units,
+        skipped: r.skipped.length, filesScanned: r.stats.files, error: undefined,
+      };
+      for (const s of r.skipped.slice(0, 50)) this.o.log('info', `${prefix}skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+      if (r.skipped.length > 50) this.o.log('info', `${prefix}… and ${r.skipped.length - 50} more skipped files`);
+    } catch (e) {
+      if (ac.signal.aborted) {
+        this.o.log('info', `${prefix}indexing cancelled`);
+        entry.state = { ...entry.state, status: entry.search ? 'ready' : 'idle' };
+      } else {
+        const message = (e as Error).message ?? String(e);
+        this.o.log('error', `${prefix}indexing failed: ${message}`);
+        entry.state = { ...entry.state, status: 'error', error: message };
+      }
+    } finally {
+      outer?.removeEventListener('abort', onAbort);
+      if (this.running === ac) this.running = undefined;
+      this.changed();
+    }
+  }
+
+  private changed(): void {
+    if (!this.disposed) this.o.onDidChange?.();
+  }
+}
+
+function blankState(spec: FolderSpec): FolderState {
+  return { key: spec.key, name: spec.name, status: 'idle', stale: false, filesScanned: 0, files: 0, passages: 0, skipped: 0 };
+}

@@ -1,0 +1,49 @@
+// The index state of each workspace folder and its one-line summary (status bar, context keys,
+// welcome views). Pure.
+
+export type FolderIndexStatus = 'idle' | 'indexing' | 'ready' | 'error';
+
+export interface FolderState {
+  key: string;
+  name: string;
+  status: FolderIndexStatus;
+  /** Files changed since the index was built; a refresh is scheduled or running. */
+  stale: boolean;
+  /** While indexing: files scanned so far (from the core's progress log). */
+  filesScanned: number;
+  files: number;
+  passages: number;
+  skipped: number;
+  error?: string;
+}
+
+export type IndexSummary =
+  | { kind: 'none' }
+  | { kind: 'idle'; folders: number }
+  | { kind: 'indexing'; filesScanned: number; folder: number; folders: number; name: string }
+  | { kind: 'error'; message: string; name: string; folders: number }
+  | { kind: 'stale'; files: number; passages: number; folders: number }
+  | { kind: 'ready'; files: number; passages: number; folders: number };
+
+export function summarize(states: readonly FolderState[]): IndexSummary {
+  const folders = states.length;
+  if (folders === 0) return { kind: 'none' };
+  const indexing = states.findIndex((s) => s.status === 'indexing');
+  if (indexing >= 0) {
+    const s = states[indexing];
+    return { kind: 'indexing', filesScanned: s.filesScanned, folder: indexing + 1, folders, name: s.name };
+  }
+  const failed = states.find((s) => s.status === 'error');
+  if (failed) return { kind: 'error', message: failed.error ?? '', name: failed.name, folders };
+  if (states.some((s) => s.status === 'idle')) return { kind: 'idle', folders };
+  const files = states.reduce((n, s) => n + s.files, 0);
+  const passages = states.reduce((n, s) => n + s.passages, 0);
+  if (states.some((s) => s.stale)) return { kind: 'stale', files, passages, folders };
+  return { kind: 'ready', files, passages, folders };
+}
+
+/** Files scanned so far, from the core's periodic progress line (`indexing: N files scanned, …`). */
+export function filesScannedIn(logLine: string): number | undefined {
+  const m = /^indexing: (\d+) files scanned/.exec(logLine);
+  return m ? Number(m[1]) : undefined;
+}

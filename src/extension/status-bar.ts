@@ -1,0 +1,53 @@
+// The status-bar item: index state (indexing n files, ready, stale, error); a click opens the log.
+import * as vscode from 'vscode';
+import type { IndexSummary } from './index-status';
+
+export class IndexStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+
+  constructor(command: string) {
+    this.item = vscode.window.createStatusBarItem('evidenceSearch.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = vscode.l10n.t('Evidence Search');
+    this.item.command = { command, title: vscode.l10n.t('Show Log') };
+  }
+
+  update(s: IndexSummary): void {
+    const item = this.item;
+    item.backgroundColor = undefined;
+    const click = vscode.l10n.t('Click to show the log.');
+    switch (s.kind) {
+      case 'none':
+        item.hide();
+        return;
+      case 'idle':
+        item.text = `$(search) ${vscode.l10n.t('Evidence')}`;
+        item.tooltip = `${vscode.l10n.t('Evidence Search: not indexed yet. The index is built on the first search.')} ${click}`;
+        break;
+      case 'indexing': {
+        const where = s.folders > 1 ? ` (${s.folder}/${s.folders})` : '';
+        item.text = `$(sync~spin) ${vscode.l10n.t('Evidence: indexing {0} files', s.filesScanned)}${where}`;
+        item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0}, folder {1} of {2}.', s.name, s.folder, s.folders)} ${click}`;
+        break;
+      }
+      case 'error':
+        item.text = `$(error) ${vscode.l10n.t('Evidence: error')}`;
+        item.tooltip = `${vscode.l10n.t('Evidence Search could not index {0}: {1}', s.name, s.message)} ${click}`;
+        item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        break;
+      case 'stale':
+        item.text = `$(history) ${vscode.l10n.t('Evidence: stale')}`;
+        item.tooltip = `${vscode.l10n.t('Evidence Search: files changed since indexing; refreshing. {0} passages in {1} files.', s.passages, s.files)} ${click}`;
+        break;
+      case 'ready':
+        item.text = `$(search) ${vscode.l10n.t('Evidence')}`;
+        item.tooltip = `${vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files ({2} folders).', s.passages, s.files, s.folders)} ${click}`;
+        break;
+    }
+    item.accessibilityInformation = { label: typeof item.tooltip === 'string' ? item.tooltip : item.text };
+    item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
