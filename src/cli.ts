@@ -59,7 +59,7 @@ export function parseArgs(argv: string[]): Args {
         flags.set(name, true);
       } else if (spec.value.includes(name)) {
         const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
-        if (v === undefined || (eq < 0 && v.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+        if (v === undefined || v === '' || (eq < 0 && v.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
         flags.set(name, v);
       } else {
         throw new UsageError(`unknown option --${name} for "${command}"`);
@@ -117,8 +117,9 @@ async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: R
   if (!fs.existsSync(abs)) throw new Error(`file not found: ${abs}`);
   const rl = readline.createInterface({ input: fs.createReadStream(abs, 'utf8'), crlfDelay: Infinity });
   let n = 0;
-  for await (const line of rl) {
+  for await (let line of rl) {
     n++;
+    if (n === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1); // a UTF-8 BOM
     if (line.trim() === '') continue;
     let value: unknown;
     try {
@@ -203,6 +204,7 @@ async function cmdSearch(args: Args): Promise<void> {
   const top = int(args, 'top', 10);
   const json = args.flags.has('json');
   const opts = { top, mode: mode(args), threshold: num(args, 'threshold') };
+  if (queries && !fs.existsSync(path.resolve(queries))) throw new Error(`file not found: ${path.resolve(queries)}`);
   const ws = await openWorkspace(args);
   try {
     if (queries) {

@@ -14,7 +14,27 @@ import { indexDirFor, userCacheDir } from './cache-dir';
 
 /** The shipped model, next to the bundle (dist/../models) or the sources (src/../models). */
 export function defaultModelDir(): string {
+  // dist/cli.js and dist/extension.js sit one level below the package root, the sources
+  // (src/core/engine.ts under tsx) two: look upwards for the shipped model.
+  for (let dir = __dirname, i = 0; i < 4; i++, dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'models', 'es-colbert-small');
+    if (fs.existsSync(path.join(candidate, 'model.json'))) return candidate;
+  }
   return path.join(__dirname, '..', 'models', 'es-colbert-small');
+}
+
+/** realpath of the nearest existing ancestor, with the rest of the path appended (symlinks resolved). */
+function realpathLenient(p: string): string {
+  const abs = path.resolve(p);
+  let head = abs;
+  const tail: string[] = [];
+  while (!fs.existsSync(head)) {
+    const parent = path.dirname(head);
+    if (parent === head) return abs;
+    tail.unshift(path.basename(head));
+    head = parent;
+  }
+  return path.join(fs.realpathSync(head), ...tail);
 }
 
 export interface OpenOptions {
@@ -67,7 +87,7 @@ export class WorkspaceSearch {
     const root = fs.realpathSync(path.resolve(rootDir));
     const encoder = o.encoder ?? (await Encoder.load(path.resolve(o.modelDir)));
     const persist = o.persist ?? true;
-    const indexDir = persist ? path.resolve(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
+    const indexDir = persist ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
     if (indexDir && (indexDir === root || indexDir.startsWith(root + path.sep))) {
       throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
     }

@@ -51,8 +51,9 @@ export function saveIndex(dir: string, index: WorkspaceIndex): void {
   const tmp = path.join(dir, `index.json.${process.pid}.tmp`);
   writeDurably(tmp, Buffer.from(JSON.stringify(meta)));
   fs.renameSync(tmp, path.join(dir, 'index.json'));
+  // Older tokens files and temporaries left by crashed saves are no longer referenced.
   for (const f of fs.readdirSync(dir)) {
-    if (f !== tokensFile && /^tokens-[0-9a-f]+\.bin$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+    if ((f !== tokensFile && /^tokens-[0-9a-f]+\.bin$/.test(f)) || /^index\.json\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   }
 }
 

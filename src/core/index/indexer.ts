@@ -59,9 +59,16 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   if (n <= cap) {
     return [{ unit: p, input: { contextIds, bodyIds: tok.ids, bodyStarts: fileStarts, bodyEnds: fileEnds } }];
   }
+  // Windows end at a word start (a token that begins after a gap in the text), so a window
+  // never splits a word and widened highlights stay inside their unit.
   const out: Array<{ unit: Passage; input: DocInput }> = [];
-  for (let w = 0; w < n; w += cap) {
-    const e = Math.min(n, w + cap);
+  for (let w = 0, e = 0; w < n; w = e) {
+    e = Math.min(n, w + cap);
+    if (e < n) {
+      let cut = e;
+      while (cut > w + 1 && fileStarts[cut] <= fileEnds[cut - 1]) cut--;
+      if (cut > w + 1) e = cut;
+    }
     const start = w === 0 ? p.start : fileStarts[w];
     const end = e === n ? p.end : fileStarts[e];
     const segments = p.segments

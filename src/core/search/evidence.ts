@@ -22,6 +22,10 @@ export function sigmoid(x: number): number {
 export function widenToWord(text: string, start: number, end: number): [number, number] {
   let s = start;
   let e = end;
+  // A range without word characters (punctuation, an emoji) is not part of a word: keep it as is.
+  let hasWord = false;
+  for (let i = start; i < end && !hasWord; i++) hasWord = isWordAt(text, i);
+  if (!hasWord) return [start, end];
   while (s > 0 && isWordAt(text, s - 1)) s--;
   while (e < text.length && isWordAt(text, e)) e++;
   return [s, e];

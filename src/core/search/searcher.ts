@@ -113,7 +113,9 @@ export class Searcher {
 export function pickEvidence(encoder: Encoder, text: string, start: number, end: number, tokens: EvidenceToken[], threshold?: number, granularity?: 'token' | 'sentence'): Array<[number, number]> {
   const ev = encoder.manifest.evidence;
   const t = threshold ?? ev.threshold;
-  return (granularity ?? ev.granularity) === 'sentence' ? evidenceSentences(text, start, end, tokens, t) : evidenceRanges(text, tokens, t);
+  const ranges = (granularity ?? ev.granularity) === 'sentence' ? evidenceSentences(text, start, end, tokens, t) : evidenceRanges(text, tokens, t);
+  // Highlights never leave their passage, whatever word widening did at its edges.
+  return ranges.map(([a, b]) => [Math.max(a, start), Math.min(b, end)] as [number, number]).filter(([a, b]) => b > a);
 }
 
 /** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
