@@ -86,9 +86,14 @@ export class ResultsTree implements vscode.TreeDataProvider<ResultsTreeNode> {
       return item;
     }
     const { view, result } = node;
-    const item = new vscode.TreeItem({ label: view.snippet.text || view.title, highlights: view.snippet.highlights }, vscode.TreeItemCollapsibleState.None);
+    // The line number leads the label: a long snippet is cut at the end, never the line number.
+    const prefix = `${view.line}: `;
+    const label: vscode.TreeItemLabel = {
+      label: prefix + (view.snippet.text || view.title),
+      highlights: view.snippet.highlights.map(([s, e]): [number, number] => [s + prefix.length, e + prefix.length]),
+    };
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.id = `${node.parent.key}\0${result.start}`;
-    item.description = vscode.l10n.t('line {0}', view.line);
     const tip = new vscode.MarkdownString();
     tip.appendText(view.title);
     tip.appendMarkdown('\n\n');

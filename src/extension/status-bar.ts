@@ -40,7 +40,9 @@ export class IndexStatusBar implements vscode.Disposable {
         break;
       case 'ready':
         item.text = `$(search) ${vscode.l10n.t('Evidence')}`;
-        item.tooltip = `${vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files ({2} folders).', s.passages, s.files, s.folders)} ${click}`;
+        item.tooltip = `${s.folders > 1
+          ? vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files of {2} folders.', s.passages, s.files, s.folders)
+          : vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files.', s.passages, s.files)} ${click}`;
         break;
     }
     item.accessibilityInformation = { label: typeof item.tooltip === 'string' ? item.tooltip : item.text };

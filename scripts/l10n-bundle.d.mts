@@ -1,0 +1,2 @@
+export function extractMessages(dir?: string): string[];
+export function bundleText(messages: string[]): string;

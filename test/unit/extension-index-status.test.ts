@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { filesScannedIn, summarize, type FolderState } from '../../src/extension/index-status';
+
+const folder = (name: string, o: Partial<FolderState> = {}): FolderState => ({
+  key: name, name, status: 'ready', stale: false, filesScanned: 0, files: 2, passages: 5, skipped: 0, ...o,
+});
+
+test('summarize: none, idle, indexing, error, stale, ready', () => {
+  assert.deepEqual(summarize([]), { kind: 'none' });
+  assert.deepEqual(summarize([folder('a', { status: 'idle' })]), { kind: 'idle', folders: 1 });
+  assert.deepEqual(summarize([folder('a'), folder('b', { status: 'indexing', filesScanned: 7 })]), { kind: 'indexing', filesScanned: 7, folder: 2, folders: 2, name: 'b' });
+  assert.deepEqual(summarize([folder('a', { status: 'error', error: 'no model' }), folder('b')]), { kind: 'error', message: 'no model', name: 'a', folders: 2 });
+  assert.deepEqual(summarize([folder('a', { stale: true }), folder('b')]), { kind: 'stale', files: 4, passages: 10, folders: 2 });
+  assert.deepEqual(summarize([folder('a'), folder('b', { passages: 0, files: 0 })]), { kind: 'ready', files: 2, passages: 5, folders: 2 });
+});
+
+test('filesScannedIn reads the core\'s progress line', () => {
+  assert.equal(filesScannedIn('indexing: 120 files scanned, 4 encoded, 900 tokens'), 120);
+  assert.equal(filesScannedIn('indexed 3 files'), undefined);
+});
