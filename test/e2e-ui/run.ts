@@ -1,0 +1,12 @@
+// `npm run test:e2e [-- --update-media-screenshots]`: the UI tests (workbench.test.ts) under
+// node's test runner. Screenshots go to a folder outside the repository (printed at the end);
+// with --update-media-screenshots two of them are also copied to media/screenshots/ for the README.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const toMedia = process.argv.includes('--update-media-screenshots');
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', path.join(__dirname, 'workbench.test.ts')], {
+  stdio: 'inherit',
+  env: { ...process.env, ...(toMedia ? { EVIDENCE_SEARCH_SCREENSHOTS_TO_MEDIA: '1' } : {}) },
+});
+process.exit(r.status ?? 1);
