@@ -9,6 +9,7 @@ export const QUIET_SETTINGS: Record<string, unknown>;
 export function testCache(): { cache: string; node: string; codeServerEntry: string };
 export function checkInstalled(): { cache: string; node: string; codeServerEntry: string };
 export function killGroup(pid: number | undefined, signal?: NodeJS.Signals): void;
+export function installVsix(o: { vsix: string; scratch: string; userDataDir: string; extensionsDir: string }): string;
 export function tail(file: string, lines?: number): string;
 export interface CodeServer { url: string; pid: number; logFile: string; stop(): Promise<void> }
 export function startCodeServer(o: {

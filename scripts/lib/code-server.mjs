@@ -2,7 +2,7 @@
 // process group, and Debian's Chromium driven by playwright-core. Shared by the test launcher
 // (scripts/code-server-launcher.mjs, used by `npm run test:integration`) and the UI tests
 // (`npm run test:e2e`). Everything it needs is installed by scripts/setup-vscode-test.sh.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -190,6 +190,19 @@ export async function startCodeServer({ scratch, userDataDir, extensionsDir, set
     running.delete(pid);
   }
   throw lastError;
+}
+
+/** Installs a VSIX into an extensions folder with code-server's CLI (as a user would). */
+export function installVsix({ vsix, scratch, userDataDir, extensionsDir }) {
+  const c = checkInstalled();
+  fs.mkdirSync(path.join(scratch, 'home'), { recursive: true });
+  const r = spawnSync(c.node, [c.codeServerEntry, '--install-extension', vsix, '--force', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir], {
+    env: { ...process.env, HOME: path.join(scratch, 'home'), XDG_CONFIG_HOME: path.join(scratch, 'xdg-config'), XDG_DATA_HOME: path.join(scratch, 'xdg-data') },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.status}): ${r.stderr || r.stdout}`);
+  return r.stdout.trim();
 }
 
 export function tail(file, lines = 30) {
