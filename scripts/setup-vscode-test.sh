@@ -47,7 +47,7 @@ fi
 
 # 3. code-server, its native modules built against Node 24's headers.
 if [ ! -f "$CS_DIR/.installed" ]; then
-  log "installing code-server $CODE_SERVER_VERSION (builds native modules; about 6 minutes on 2 cores)"
+  log "installing code-server $CODE_SERVER_VERSION (builds native modules: 2–6 minutes on 2 cores)"
   rm -rf "$CS_DIR"
   mkdir -p "$CS_DIR"
   echo '{"name":"evidence-search-code-server","private":true}' > "$CS_DIR/package.json"

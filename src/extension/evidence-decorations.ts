@@ -56,6 +56,10 @@ export class EvidenceDecorations implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach((ed) => this.draw(ed))),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateContextKey()),
+      // A closed document may change on disk before it is opened again: forget its ranges.
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (this.current?.uri === d.uri.toString()) this.clear();
+      }),
     );
   }
 
