@@ -50,7 +50,7 @@ const [modelDir, setDir, flag] = process.argv.slice(2);
   const ranked = new Map(set.queries.map((q) => [q.id, fuse(q.id, best.wd, 1)]));
   let bestEv = { granularity: 'token' as 'token' | 'sentence', threshold: 0.5, f1: -1 };
   for (const granularity of ['token', 'sentence'] as const) {
-    for (const threshold of [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) {
+    for (const threshold of [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) {
       const results = new Map<string, BenchResult[]>();
       for (const q of set.queries) {
         const units = ranked.get(q.id)!;
@@ -65,6 +65,8 @@ const [modelDir, setDir, flag] = process.argv.slice(2);
       if (g.wordF1AtRel > bestEv.f1 + 1e-9) bestEv = { granularity, threshold, f1: g.wordF1AtRel };
     }
   }
+  const whole = all(scoreQuerySet(set.queries, new Map(set.queries.map((q) => [q.id, ranked.get(q.id)!.map((u) => ({ path: u.path, start: u.start, end: u.end, score: 0, highlights: [[u.start, u.end]] as Array<[number, number]> }))])), read));
+  console.error(`reference, whole passage highlighted: wordF1@1 ${whole.wordF1At1.toFixed(3)} wordF1@rel ${whole.wordF1AtRel.toFixed(3)}`);
   console.error(`chosen evidence: ${JSON.stringify(bestEv)}`);
   if (flag === '--write') {
     const file = path.join(modelDir, 'model.json');

@@ -102,7 +102,7 @@ async function benchHighlights(o: BenchOptions, pairs: import('./metrics').Highl
       { system: 'highlight everything', report: scoreHighlightSet(pairs, all) },
       { system: 'query words (BM25 peer)', report: scoreHighlightSet(pairs, words) },
     ];
-    process.stdout.write(`bench: ${o.setDir} (${pairs.length} pairs), model ${encoder.manifest.name}, threshold ${encoder.manifest.evidence.threshold}\n\n`);
+    process.stdout.write(`bench: ${o.setDir} (${pairs.length} pairs), model ${encoder.manifest.name}, evidence ${encoder.manifest.evidence.granularity} >= ${encoder.manifest.evidence.threshold}\n\n`);
     process.stdout.write(formatHighlightTable(rows) + '\n');
     if (o.out) fs.writeFileSync(path.resolve(o.out), JSON.stringify({ set: o.setDir, rows }, null, 1));
   } finally {
