@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Encoder } from './model/encoder';
-import { buildIndex, type IndexStats, type SourceFile } from './index/indexer';
+import { buildIndex, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
 import { loadIndex, saveIndex } from './index/index-file';
 import type { WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
@@ -47,6 +47,10 @@ export interface OpenOptions {
   extract?: ExtractOptions;
   log?: (msg: string) => void;
   encoder?: Encoder;
+  /** Progress of scanning and encoding (files scanned, files encoded, tokens encoded). */
+  onProgress?: (p: IndexProgress) => void;
+  /** Cancels indexing between batches; the previous saved index stays as it was. */
+  signal?: AbortSignal;
 }
 
 export interface WorkspaceReport {
@@ -100,7 +104,7 @@ export class WorkspaceSearch {
     const texts = new Map<string, string>();
     const skipped: SkippedFile[] = [];
     const invalidUtf8: string[] = [];
-    const scan = scanWorkspace(root, { ...o.scan, onSkip: (s: SkippedFile) => skipped.push(s) });
+    const scan = scanWorkspace(root, { ...o.scan, signal: o.signal, onSkip: (s: SkippedFile) => skipped.push(s) });
     async function* files(): AsyncGenerator<SourceFile> {
       for await (const f of scan) {
         if (f.invalidUtf8) invalidUtf8.push(f.path);
@@ -111,7 +115,9 @@ export class WorkspaceSearch {
     let lastLog = Date.now();
     const { index, stats } = await buildIndex(root, files(), encoder, previous, {
       extract: o.extract,
+      signal: o.signal,
       onProgress: (p) => {
+        o.onProgress?.(p);
         const now = Date.now();
         if (now - lastLog > 2000) {
           lastLog = now;

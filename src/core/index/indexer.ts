@@ -105,6 +105,7 @@ export async function buildIndex(
   let pendingCount = 0;
 
   const flush = async (): Promise<void> => {
+    if (options.signal?.aborted) throw new Error('indexing cancelled');
     const inputs = pending.flatMap((p) => p.items.map((i) => i.input));
     const encoded = inputs.length > 0 ? await encoder.encodeDocs(inputs) : [];
     let k = 0;
