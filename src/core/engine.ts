@@ -104,7 +104,8 @@ export class WorkspaceSearch {
     const texts = new Map<string, string>();
     const skipped: SkippedFile[] = [];
     const invalidUtf8: string[] = [];
-    const scan = scanWorkspace(root, { ...o.scan, signal: o.signal, onSkip: (s: SkippedFile) => skipped.push(s) });
+    const signal = o.signal ?? o.scan?.signal;
+    const scan = scanWorkspace(root, { ...o.scan, signal, onSkip: (s: SkippedFile) => skipped.push(s) });
     async function* files(): AsyncGenerator<SourceFile> {
       for await (const f of scan) {
         if (f.invalidUtf8) invalidUtf8.push(f.path);
@@ -115,7 +116,7 @@ export class WorkspaceSearch {
     let lastLog = Date.now();
     const { index, stats } = await buildIndex(root, files(), encoder, previous, {
       extract: o.extract,
-      signal: o.signal,
+      signal,
       onProgress: (p) => {
         o.onProgress?.(p);
         const now = Date.now();

@@ -13,7 +13,7 @@ import type { ExtractOptions } from '../core/extract/index';
 import { Encoder } from '../core/model/encoder';
 import type { SearchOptions } from '../core/search/searcher';
 import type { ScanOptions } from '../core/workspace/scan';
-import { filesScannedIn, type FolderState } from './index-status';
+import type { FolderState } from './index-status';
 import { DEFAULT_FUSION, mergeFolderResults } from './result-merge';
 import { indexingKey } from './settings';
 
@@ -269,16 +269,17 @@ export class FolderIndexes {
         encoder,
         indexDir: indexDirFor(this.o.storageDir, spec.root, encoder.fingerprint),
         persist: true,
-        scan: { ...spec.scan, signal: ac.signal },
+        scan: spec.scan,
+        signal: ac.signal,
         extract: spec.extract,
-        log: (msg) => {
-          const n = filesScannedIn(msg);
-          if (n !== undefined && entry.state.status === 'indexing') {
-            entry.state.filesScanned = n;
+        onProgress: (p) => {
+          // every 20 files: enough for the status bar, few enough events
+          if (entry.state.status === 'indexing' && p.filesDone - (entry.state.filesScanned ?? 0) >= 20) {
+            entry.state.filesScanned = p.filesDone;
             this.changed();
           }
-          this.o.log('info', prefix + msg);
         },
+        log: (msg) => this.o.log('info', prefix + msg),
       });
       if (this.entries.get(key) !== entry || this.disposed) return;
       const r = search.report;

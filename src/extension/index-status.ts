@@ -42,8 +42,3 @@ export function summarize(states: readonly FolderState[]): IndexSummary {
   return { kind: 'ready', files, passages, folders };
 }
 
-/** Files scanned so far, from the core's periodic progress line (`indexing: N files scanned, …`). */
-export function filesScannedIn(logLine: string): number | undefined {
-  const m = /^indexing: (\d+) files scanned/.exec(logLine);
-  return m ? Number(m[1]) : undefined;
-}

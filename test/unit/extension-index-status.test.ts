@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { filesScannedIn, summarize, type FolderState } from '../../src/extension/index-status';
+import { summarize, type FolderState } from '../../src/extension/index-status';
 
 const folder = (name: string, o: Partial<FolderState> = {}): FolderState => ({
   key: name, name, status: 'ready', stale: false, filesScanned: 0, files: 2, passages: 5, skipped: 0, ...o,
@@ -15,7 +15,3 @@ test('summarize: none, idle, indexing, error, stale, ready', () => {
   assert.deepEqual(summarize([folder('a'), folder('b', { passages: 0, files: 0 })]), { kind: 'ready', files: 2, passages: 5, folders: 2 });
 });
 
-test('filesScannedIn reads the core\'s progress line', () => {
-  assert.equal(filesScannedIn('indexing: 120 files scanned, 4 encoded, 900 tokens'), 120);
-  assert.equal(filesScannedIn('indexed 3 files'), undefined);
-});
