@@ -99,9 +99,9 @@ export function sentenceSpans(text: string, start: number, end: number): Array<[
 }
 
 /**
- * Sentence-level evidence: a sentence is evidence when the mean p of its tokens reaches the
- * threshold; the best sentence is always kept when any token reaches it, so a confident passage
- * never shows an empty highlight. Returns whole trimmed sentences.
+ * Sentence-level evidence: the sentence with the highest mean p_j is always evidence (a shown
+ * result always says where its answer most likely is), and so is every other sentence whose
+ * mean p_j reaches the threshold. Returns whole trimmed sentences.
  */
 export function evidenceSentences(text: string, regionStart: number, regionEnd: number, tokens: readonly EvidenceToken[], threshold: number): Array<[number, number]> {
   const sents = sentenceSpans(text, regionStart, regionEnd);
@@ -116,8 +116,10 @@ export function evidenceSentences(text: string, regionStart: number, regionEnd: 
     }
     return { a, b, mean: n ? sum / n : 0 };
   });
-  const anyToken = tokens.some((t) => t.p >= threshold);
   const picked = scored.filter((s) => s.mean >= threshold);
-  if (picked.length === 0 && anyToken && scored.length > 0) picked.push(scored.reduce((x, y) => (y.mean > x.mean ? y : x)));
+  if (scored.length > 0) {
+    const best = scored.reduce((x, y) => (y.mean > x.mean ? y : x));
+    if (best.mean > 0 && !picked.includes(best)) picked.push(best);
+  }
   return picked.map((s) => [s.a, s.b] as [number, number]).sort((x, y) => x[0] - y[0]);
 }
