@@ -3,17 +3,9 @@ import assert from 'node:assert/strict';
 import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim } from '../../src/core/search/maxsim';
 import { TokenStoreBuilder } from '../../src/core/index/token-store';
+import { mulberry32 } from '../../src/core/bench/metrics';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function unitVectors(n: number, dim: number, r: () => number): Float32Array {
   const v = new Float32Array(n * dim);

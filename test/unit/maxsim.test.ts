@@ -3,18 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { TokenStoreBuilder, type TokenStore } from '../../src/core/index/token-store';
 import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim, maxSimReference, tokenMaxima } from '../../src/core/search/maxsim';
+import { mulberry32 } from '../../src/core/bench/metrics';
 
-// Deterministic PRNG (mulberry32) and Gaussian samples (Box–Muller).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic PRNG (the bench's mulberry32) and Gaussian samples (Box–Muller).
+const rng = mulberry32;
 
 function gauss(r: () => number): number {
   const u = Math.max(r(), 1e-12);
