@@ -51,6 +51,8 @@ export interface OpenOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Cancels indexing between batches; the previous saved index stays as it was. */
   signal?: AbortSignal;
+  /** Awaited before each encoding batch and between files: indexing pauses while it is pending. */
+  pauseGate?: () => Promise<void>;
 }
 
 export interface WorkspaceReport {
@@ -114,11 +116,16 @@ export class WorkspaceSearch {
       }
     }
     let lastLog = Date.now();
+    // The total is the previous index's file count (no second walk of the folder to count the
+    // files): an estimate that is exact when no file was added or removed; unknown on a first build.
+    const filesTotal = previous?.files.length;
+    if (filesTotal !== undefined) o.onProgress?.({ filesDone: 0, filesEncoded: 0, tokensEncoded: 0, filesTotal });
     const { index, stats } = await buildIndex(root, files(), encoder, previous, {
       extract: o.extract,
       signal,
+      pauseGate: o.pauseGate,
       onProgress: (p) => {
-        o.onProgress?.(p);
+        o.onProgress?.(filesTotal === undefined ? p : { ...p, filesTotal });
         const now = Date.now();
         if (now - lastLog > 2000) {
           lastLog = now;

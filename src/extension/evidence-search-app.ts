@@ -146,10 +146,12 @@ export class EvidenceSearchApp implements vscode.Disposable {
     const summary = summarize(this.indexes.states());
     this.statusBar.update(summary);
     setIndexContext(summary);
+    void vscode.commands.executeCommand('setContext', 'evidenceSearch.indexingPaused', this.indexes.paused);
   }
 
   private indexingNote(): string | undefined {
     const s = summarize(this.indexes.states());
+    if (this.indexes.paused) return vscode.l10n.t('indexing is paused; results come from the previous index');
     if (s.kind === 'indexing' || s.kind === 'idle') return vscode.l10n.t('indexing the workspace; results appear when it is done');
     return undefined;
   }
@@ -210,6 +212,8 @@ export class EvidenceSearchApp implements vscode.Disposable {
         this.started = false;
         void vscode.window.showInformationMessage(vscode.l10n.t('Evidence Search: the index was cleared. It is rebuilt on the next search.'));
       }),
+      reg('evidenceSearch.pauseIndexing', () => this.indexes.pause()),
+      reg('evidenceSearch.resumeIndexing', () => this.indexes.resume()),
       reg('evidenceSearch.showLog', () => this.log.show(true)),
       reg('evidenceSearch.nextEvidence', () => this.decorations.step(1)),
       reg('evidenceSearch.previousEvidence', () => this.decorations.step(-1)),
@@ -238,7 +242,9 @@ export class EvidenceSearchApp implements vscode.Disposable {
         });
         const onChange = this.indexChanged.event(() => {
           const s = summarize(this.indexes.states());
-          if (s.kind === 'indexing') progress.report({ message: vscode.l10n.t('{0}: {1} files', s.name, s.filesScanned) });
+          if (s.kind !== 'indexing') return;
+          const files = s.filesTotal !== undefined ? `${s.filesScanned}/${s.filesTotal}` : `${s.filesScanned}`;
+          progress.report({ message: s.paused ? vscode.l10n.t('{0}: paused at {1} files', s.name, files) : vscode.l10n.t('{0}: {1} files', s.name, files) });
         });
         try {
           await this.indexes.index(undefined, ac.signal);

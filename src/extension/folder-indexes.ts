@@ -5,6 +5,9 @@
 // - Jobs run one at a time in a queue; a folder already waiting in the queue is not queued twice.
 // - A folder keeps serving its previous index while a refresh runs; a failed or cancelled
 //   refresh keeps it too.
+// - Pause holds the running job at its next file or encoding batch (the core's pause gate) and
+//   any later job before it starts encoding; searches meanwhile use the indexes there are and
+//   do not wait for the queue. Cancel (and clear, dispose) ends a pause.
 import fs from 'node:fs';
 import path from 'node:path';
 import { indexDirFor } from '../core/cache-dir';
@@ -67,6 +70,10 @@ export class FolderIndexes {
   private readonly queued = new Set<string>();
   private running: AbortController | undefined;
   private disposed = false;
+  /** While paused: resolves on resume (or cancel); the core awaits it between files and batches. */
+  private pauseGate: { promise: Promise<void>; open: () => void } | undefined;
+  /** Searches waiting for the queue: told when indexing pauses so that they stop waiting. */
+  private readonly pauseListeners = new Set<() => void>();
 
   constructor(private readonly o: FolderIndexesOptions) {
     this.modelDir = o.modelDir;
@@ -155,11 +162,53 @@ export class FolderIndexes {
     });
   }
 
-  /** Resolves when every folder has been indexed once (queues the ones never indexed). */
+  /**
+   * Resolves when every folder has been indexed once (queues the ones never indexed), or as soon
+   * as indexing is paused: searches then use the indexes there are.
+   */
   async whenReady(): Promise<void> {
     const never = [...this.entries.entries()].filter(([, e]) => !e.search && e.state.status === 'idle').map(([k]) => k);
-    if (never.length) await this.index(never).catch(() => {});
-    else await this.queue;
+    const job = never.length ? this.index(never).catch(() => {}) : this.queue;
+    if (this.paused) return;
+    let onPause: () => void = () => {};
+    const paused = new Promise<void>((resolve) => {
+      onPause = resolve;
+      this.pauseListeners.add(onPause);
+    });
+    try {
+      await Promise.race([job, paused]);
+    } finally {
+      this.pauseListeners.delete(onPause);
+    }
+  }
+
+  get paused(): boolean {
+    return this.pauseGate !== undefined;
+  }
+
+  /** Pauses indexing at the next file or encoding batch. Returns false when already paused. */
+  pause(): boolean {
+    if (this.pauseGate || this.disposed) return false;
+    let open: () => void = () => {};
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.pauseGate = { promise, open };
+    for (const e of this.entries.values()) if (e.state.status === 'indexing') e.state.paused = true;
+    this.o.log('info', 'indexing paused');
+    for (const l of [...this.pauseListeners]) l();
+    this.changed();
+    return true;
+  }
+
+  /** Resumes paused indexing. Returns false when not paused. */
+  resume(): boolean {
+    const gate = this.pauseGate;
+    if (!gate) return false;
+    this.pauseGate = undefined;
+    for (const e of this.entries.values()) e.state.paused = undefined;
+    gate.open();
+    this.o.log('info', 'indexing resumed');
+    this.changed();
+    return true;
   }
 
   /** Resolves when no job is queued or running. */
@@ -171,9 +220,10 @@ export class FolderIndexes {
     } while (q !== this.queue);
   }
 
-  /** Cancels the running job (the folder keeps its previous index). */
+  /** Cancels the running job (the folder keeps its previous index) and ends a pause. */
   cancel(): void {
     this.running?.abort();
+    this.resume();
   }
 
   /** Searches every indexed folder and merges the results by score. */
@@ -258,7 +308,7 @@ export class FolderIndexes {
     const onAbort = (): void => ac.abort();
     outer?.addEventListener('abort', onAbort);
     this.running = ac;
-    entry.state = { ...entry.state, status: 'indexing', filesScanned: 0, error: undefined };
+    entry.state = { ...entry.state, status: 'indexing', filesScanned: 0, filesTotal: undefined, paused: this.paused || undefined, error: undefined };
     this.changed();
     const prefix = this.entries.size > 1 ? `[${spec.name}] ` : '';
     try {
@@ -271,11 +321,15 @@ export class FolderIndexes {
         persist: true,
         scan: spec.scan,
         signal: ac.signal,
+        pauseGate: () => this.pauseGate?.promise ?? Promise.resolve(),
         extract: spec.extract,
         onProgress: (p) => {
+          if (entry.state.status !== 'indexing') return;
           // every 20 files: enough for the status bar, few enough events
-          if (entry.state.status === 'indexing' && p.filesDone - (entry.state.filesScanned ?? 0) >= 20) {
+          const totalChanged = p.filesTotal !== entry.state.filesTotal;
+          if (totalChanged || p.filesDone - (entry.state.filesScanned ?? 0) >= 20) {
             entry.state.filesScanned = p.filesDone;
+            entry.state.filesTotal = p.filesTotal;
             this.changed();
           }
         },
@@ -286,18 +340,18 @@ export class FolderIndexes {
       entry.search = search;
       entry.state = {
         ...entry.state, status: 'ready', stale: false, files: r.stats.files, passages: r.stats.units,
-        skipped: r.skipped.length, filesScanned: r.stats.files, error: undefined,
+        skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, paused: undefined, error: undefined,
       };
       for (const s of r.skipped.slice(0, 50)) this.o.log('info', `${prefix}skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
       if (r.skipped.length > 50) this.o.log('info', `${prefix}… and ${r.skipped.length - 50} more skipped files`);
     } catch (e) {
       if (ac.signal.aborted) {
         this.o.log('info', `${prefix}indexing cancelled`);
-        entry.state = { ...entry.state, status: entry.search ? 'ready' : 'idle' };
+        entry.state = { ...entry.state, status: entry.search ? 'ready' : 'idle', filesTotal: undefined, paused: undefined };
       } else {
         const message = (e as Error).message ?? String(e);
         this.o.log('error', `${prefix}indexing failed: ${message}`);
-        entry.state = { ...entry.state, status: 'error', error: message };
+        entry.state = { ...entry.state, status: 'error', error: message, filesTotal: undefined, paused: undefined };
       }
     } finally {
       outer?.removeEventListener('abort', onAbort);

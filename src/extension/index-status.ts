@@ -9,8 +9,12 @@ export interface FolderState {
   status: FolderIndexStatus;
   /** Files changed since the index was built; a refresh is scheduled or running. */
   stale: boolean;
-  /** While indexing: files scanned so far (from the core's progress log). */
+  /** While indexing: files scanned so far (from the core's progress callback). */
   filesScanned: number;
+  /** While indexing: files expected in all (the previous index's count), when known. */
+  filesTotal?: number;
+  /** While indexing: the job is paused (Pause Indexing); searches use the previous index. */
+  paused?: boolean;
   files: number;
   passages: number;
   skipped: number;
@@ -20,7 +24,7 @@ export interface FolderState {
 export type IndexSummary =
   | { kind: 'none' }
   | { kind: 'idle'; folders: number }
-  | { kind: 'indexing'; filesScanned: number; folder: number; folders: number; name: string }
+  | { kind: 'indexing'; filesScanned: number; filesTotal?: number; paused?: true; folder: number; folders: number; name: string }
   | { kind: 'error'; message: string; name: string; folders: number }
   | { kind: 'stale'; files: number; passages: number; folders: number }
   | { kind: 'ready'; files: number; passages: number; folders: number };
@@ -31,7 +35,12 @@ export function summarize(states: readonly FolderState[]): IndexSummary {
   const indexing = states.findIndex((s) => s.status === 'indexing');
   if (indexing >= 0) {
     const s = states[indexing];
-    return { kind: 'indexing', filesScanned: s.filesScanned, folder: indexing + 1, folders, name: s.name };
+    // n/m only while it is honest: more files than the previous index had means m is unknown.
+    const total = s.filesTotal !== undefined && s.filesTotal >= s.filesScanned ? { filesTotal: s.filesTotal } : {};
+    return {
+      kind: 'indexing', filesScanned: s.filesScanned, ...total, ...(s.paused ? { paused: true as const } : {}),
+      folder: indexing + 1, folders, name: s.name,
+    };
   }
   const failed = states.find((s) => s.status === 'error');
   if (failed) return { kind: 'error', message: failed.error ?? '', name: failed.name, folders };

@@ -1,4 +1,4 @@
-// The status-bar item: index state (indexing n files, ready, stale, error); a click opens the log.
+// The status-bar item: index state (indexing n/m files, paused, ready, stale, error); a click opens the log.
 import * as vscode from 'vscode';
 import type { IndexSummary } from './index-status';
 
@@ -25,8 +25,15 @@ export class IndexStatusBar implements vscode.Disposable {
         break;
       case 'indexing': {
         const where = s.folders > 1 ? ` (${s.folder}/${s.folders})` : '';
-        item.text = `$(sync~spin) ${vscode.l10n.t('Evidence: indexing {0} files', s.filesScanned)}${where}`;
-        item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0}, folder {1} of {2}.', s.name, s.folder, s.folders)} ${click}`;
+        const count = s.filesTotal !== undefined ? `${s.filesScanned}/${s.filesTotal}` : `${s.filesScanned}`;
+        if (s.paused) {
+          item.text = `$(debug-pause) ${vscode.l10n.t('Evidence: paused at {0} files', count)}${where}`;
+          item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0} is paused; searches use the previous index. Run Resume Indexing to continue.', s.name)} ${click}`;
+          item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        } else {
+          item.text = `$(sync~spin) ${vscode.l10n.t('Evidence: indexing {0} files', count)}${where}`;
+          item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0}, folder {1} of {2}.', s.name, s.folder, s.folders)} ${click}`;
+        }
         break;
       }
       case 'error':

@@ -15,3 +15,12 @@ test('summarize: none, idle, indexing, error, stale, ready', () => {
   assert.deepEqual(summarize([folder('a'), folder('b', { passages: 0, files: 0 })]), { kind: 'ready', files: 2, passages: 5, folders: 2 });
 });
 
+
+test('summarize: indexing n/m files when the total is known, and paused', () => {
+  assert.deepEqual(summarize([folder('a', { status: 'indexing', filesScanned: 20, filesTotal: 50 })]), { kind: 'indexing', filesScanned: 20, filesTotal: 50, folder: 1, folders: 1, name: 'a' });
+  // more files than the previous index had: the total is no longer honest, so only n
+  assert.deepEqual(summarize([folder('a', { status: 'indexing', filesScanned: 60, filesTotal: 50 })]), { kind: 'indexing', filesScanned: 60, folder: 1, folders: 1, name: 'a' });
+  assert.deepEqual(summarize([folder('a'), folder('b', { status: 'indexing', filesScanned: 3, filesTotal: 9, paused: true })]), { kind: 'indexing', filesScanned: 3, filesTotal: 9, paused: true, folder: 2, folders: 2, name: 'b' });
+  // a paused flag left on a folder that is not indexing does not change its summary
+  assert.deepEqual(summarize([folder('a', { paused: true })]), { kind: 'ready', files: 2, passages: 5, folders: 1 });
+});

@@ -19,6 +19,8 @@ export interface IndexProgress {
   filesDone: number;
   filesEncoded: number;
   tokensEncoded: number;
+  /** Files expected in all, when known (the caller's estimate; filesDone may exceed it). */
+  filesTotal?: number;
 }
 
 export interface IndexStats {
@@ -37,6 +39,11 @@ export interface IndexerOptions {
   /** Passages encoded per batch (bounded memory). */
   batchPassages?: number;
   signal?: AbortSignal;
+  /**
+   * Awaited before each encoding batch and between files: indexing waits while the promise is
+   * pending (paused). An abort of `signal` ends the wait with 'indexing cancelled'.
+   */
+  pauseGate?: () => Promise<void>;
 }
 
 export function contentHash(text: string): string {
@@ -104,8 +111,26 @@ export async function buildIndex(
   let pending: Array<{ file: IndexedFile; items: Array<{ unit: Passage; input: DocInput }> }> = [];
   let pendingCount = 0;
 
+  const gate = async (): Promise<void> => {
+    const { pauseGate, signal } = options;
+    if (signal?.aborted) throw new Error('indexing cancelled');
+    if (!pauseGate) return;
+    if (!signal) return pauseGate();
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([pauseGate(), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (signal.aborted) throw new Error('indexing cancelled');
+  };
+
   const flush = async (): Promise<void> => {
-    if (options.signal?.aborted) throw new Error('indexing cancelled');
+    await gate();
     const inputs = pending.flatMap((p) => p.items.map((i) => i.input));
     const encoded = inputs.length > 0 ? await encoder.encodeDocs(inputs) : [];
     let k = 0;
@@ -125,7 +150,7 @@ export async function buildIndex(
   };
 
   for await (const f of files) {
-    if (options.signal?.aborted) throw new Error('indexing cancelled');
+    await gate();
     stats.files++;
     const hash = contentHash(f.text);
     const prev = prevFiles.get(f.path);

@@ -84,7 +84,7 @@ describe('Evidence Search in a real VS Code', () => {
 
   it('activates and registers its commands', async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['search', 'reindex', 'clearIndex', 'showLog', 'nextEvidence', 'previousEvidence', 'clearHighlights', 'clearResults', 'openResult']) {
+    for (const c of ['search', 'reindex', 'clearIndex', 'showLog', 'nextEvidence', 'previousEvidence', 'clearHighlights', 'clearResults', 'openResult', 'pauseIndexing', 'resumeIndexing']) {
       assert.ok(commands.includes(`evidenceSearch.${c}`), `evidenceSearch.${c} is registered`);
     }
   });
@@ -249,6 +249,32 @@ describe('Evidence Search in a real VS Code', () => {
       return r?.path === 'docs/festival.md' ? r : undefined;
     });
     assert.equal(hit.folder.name, 'alpha');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('pauses a refresh (status paused, searches use the previous index) and resumes it', async () => {
+    await settled();
+    await vscode.commands.executeCommand('evidenceSearch.pauseIndexing');
+    const uri = vscode.Uri.joinPath(folder('alpha').uri, 'docs', 'paused.md');
+    const edit = new vscode.WorkspaceEdit();
+    edit.createFile(uri, { ignoreIfExists: true });
+    edit.insert(uri, new vscode.Position(0, 0), '# Ferry\n\nThe walrus ferry timetable changes every solstice.\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    assert.ok(await doc.save());
+    try {
+      await eventually('the refresh to be paused', () => api.states().some((s) => s.name === 'alpha' && s.status === 'indexing' && s.paused) || undefined, 30_000);
+      assert.equal((await api.search(Q_SERVER))[0]?.path, 'docs/lifecycle.md', 'the previous index answers while paused');
+    } finally {
+      await vscode.commands.executeCommand('evidenceSearch.resumeIndexing');
+    }
+    const hit = await eventually('the resumed refresh to finish', async () => {
+      await settled();
+      const r = (await api.search('walrus ferry timetable changes every solstice'))[0];
+      return r?.path === 'docs/paused.md' ? r : undefined;
+    });
+    assert.equal(hit.folder.name, 'alpha');
+    assert.ok(api.states().every((s) => !s.paused));
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
