@@ -57,8 +57,12 @@ function isSpan(v: unknown): v is [number, number] {
   );
 }
 
-/** Validates the lines of a `queries.jsonl`. */
-export function parseQueries(text: string, file: string): BenchQuery[] {
+/** Both formats: one JSON object a line, with a unique string `id` and a string `query`. */
+function parseRecords<T>(
+  text: string,
+  file: string,
+  build: (o: Obj, id: string, query: string, fail: (m: string) => never) => T,
+): T[] {
   const seen = new Set<string>();
   return parseJsonLines(text, file).map(({ line, value }) => {
     const fail = (m: string): never => {
@@ -69,7 +73,13 @@ export function parseQueries(text: string, file: string): BenchQuery[] {
     const id = str(o, 'id', fail);
     if (seen.has(id)) fail(`duplicate id "${id}"`);
     seen.add(id);
-    const query = str(o, 'query', fail);
+    return build(o, id, str(o, 'query', fail), fail);
+  });
+}
+
+/** Validates the lines of a `queries.jsonl`. */
+export function parseQueries(text: string, file: string): BenchQuery[] {
+  return parseRecords(text, file, (o, id, query, fail) => {
     const kind = o.kind;
     if (kind !== 'markdown' && kind !== 'comment') fail(`"kind" must be "markdown" or "comment", got ${JSON.stringify(kind)}`);
     const style = o.style;
@@ -94,17 +104,7 @@ export function parseQueries(text: string, file: string): BenchQuery[] {
 
 /** Validates the lines of an msmarco-human style file: `{id, query, passage, annotators}`. */
 export function parseHighlightPairs(text: string, file: string): HighlightPair[] {
-  const seen = new Set<string>();
-  return parseJsonLines(text, file).map(({ line, value }) => {
-    const fail = (m: string): never => {
-      throw new BenchFormatError(file, line, m);
-    };
-    if (!isObj(value)) fail('expected a JSON object');
-    const o = value as Obj;
-    const id = str(o, 'id', fail);
-    if (seen.has(id)) fail(`duplicate id "${id}"`);
-    seen.add(id);
-    const query = str(o, 'query', fail);
+  return parseRecords(text, file, (o, id, query, fail) => {
     const passage = str(o, 'passage', fail);
     if (!Array.isArray(o.annotators) || o.annotators.length === 0) fail('"annotators" must be a non-empty array');
     const annotators = (o.annotators as unknown[]).map((spans, i) => {
