@@ -262,14 +262,8 @@ export function scoreQuerySet(
 // ---------------------------------------------------------------------------------------------
 // Highlight-only set (msmarco-human)
 
-export interface PairOutcome {
+export interface PairOutcome extends Prf {
   id: string;
-  tp: number;
-  fp: number;
-  fn: number;
-  precision: number;
-  recall: number;
-  f1: number;
 }
 
 export interface HighlightReport {
@@ -288,8 +282,7 @@ export function scoreHighlightPair(pair: HighlightPair, highlights: readonly Ran
   const words = extractWords(pair.passage);
   const gold = wordsOverlapping(words, pair.annotators.flat());
   const predicted = wordsOverlapping(words, highlights);
-  const { tp, fp, fn, precision, recall, f1 } = setPrf(predicted, gold);
-  return { id: pair.id, tp, fp, fn, precision, recall, f1 };
+  return { id: pair.id, ...setPrf(predicted, gold) };
 }
 
 /** Scores highlights of MS MARCO pairs; a pair with no entry in `highlightsById` predicts nothing. */
