@@ -5,6 +5,7 @@
 //   evidence-search search --root DIR --queries FILE.jsonl [--top N] --json
 //   evidence-search highlight --pairs FILE.jsonl [--model DIR] --json
 //   evidence-search bench --set DIR [--model DIR] [--top N]
+//   evidence-search watch  --root DIR [--model DIR] [--index DIR]   (re-indexes on changes until Ctrl+C)
 //
 // Exit codes: 0 success, 2 usage error (one line on stderr), 1 anything else (a clear message).
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { Encoder } from './core/model/encoder';
 import { highlightText } from './core/search/highlight-text';
 import type { RankingMode } from './core/search/searcher';
 import { runBench } from './core/bench/run-bench';
+import { watchWorkspace } from './core/workspace/watcher';
 
 class UsageError extends Error {}
 
@@ -29,20 +31,22 @@ const COMMANDS: Record<string, { value: string[]; bool: string[] }> = {
   search: { value: ['root', 'model', 'index', 'top', 'queries', 'mode', 'threshold', 'max-file-size'], bool: ['json', 'no-cache'] },
   highlight: { value: ['pairs', 'model', 'threshold'], bool: ['json'] },
   bench: { value: ['set', 'model', 'top', 'index', 'out'], bool: ['json'] },
+  watch: { value: ['root', 'model', 'index', 'max-file-size'], bool: [] },
 };
 
-const USAGE = `usage: evidence-search <index|search|highlight|bench> [options]
+const USAGE = `usage: evidence-search <index|search|highlight|bench|watch> [options]
   index     --root DIR [--model DIR] [--index DIR]
   search    --root DIR [--model DIR] [--index DIR] [--top N] [--json] [--mode hybrid|dense|lexical] "question"
   search    --root DIR --queries FILE.jsonl [--top N] --json
   highlight --pairs FILE.jsonl [--model DIR] --json
-  bench     --set DIR [--model DIR] [--top N]`;
+  bench     --set DIR [--model DIR] [--top N]
+  watch     --root DIR [--model DIR] [--index DIR]`;
 
 export function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') throw new UsageError(USAGE);
   const spec = COMMANDS[command];
-  if (!spec) throw new UsageError(`unknown command "${command}" (expected index, search, highlight or bench)`);
+  if (!spec) throw new UsageError(`unknown command "${command}" (expected index, search, highlight, bench or watch)`);
   const flags = new Map<string, string | true>();
   const positional: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -176,10 +180,11 @@ export function renderSnippet(text: string, start: number, end: number, highligh
   return joined;
 }
 
-async function openWorkspace(args: Args): Promise<WorkspaceSearch> {
+async function openWorkspace(args: Args, encoder?: Encoder): Promise<WorkspaceSearch> {
   const root = existingDir(need(args, 'root'), 'workspace folder');
   const maxFileBytes = str(args, 'max-file-size') !== undefined ? int(args, 'max-file-size', 1_000_000) : undefined;
   const ws = await WorkspaceSearch.open(root, {
+    encoder,
     modelDir: str(args, 'model') ?? defaultModelDir(),
     indexDir: str(args, 'index'),
     persist: !args.flags.has('no-cache'),
@@ -257,6 +262,33 @@ async function cmdBench(args: Args): Promise<void> {
   });
 }
 
+/** Indexes, then re-indexes incrementally after each debounced batch of changes, until SIGINT/SIGTERM. */
+async function cmdWatch(args: Args): Promise<void> {
+  if (args.positional.length > 0) throw new UsageError('watch takes no positional arguments');
+  const root = existingDir(need(args, 'root'), 'workspace folder');
+  const encoder = await Encoder.load(path.resolve(str(args, 'model') ?? defaultModelDir()));
+  await (await openWorkspace(args, encoder)).dispose();
+  let running: Promise<void> = Promise.resolve();
+  const watcher = watchWorkspace(root, {
+    onChange: (paths) => {
+      running = running.then(async () => {
+        stderrProgress(`changed: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
+        await (await openWorkspace(args, encoder)).dispose();
+      }).catch((e) => stderrProgress(`re-index failed: ${(e as Error).message}`));
+    },
+    onError: (e) => stderrProgress(`watch error: ${e.message}`),
+  });
+  await watcher.ready;
+  stderrProgress(`watching ${root} (Ctrl+C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await watcher.close();
+  await running;
+  await encoder.dispose();
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args: Args;
   try {
@@ -271,6 +303,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'search': await cmdSearch(args); break;
       case 'highlight': await cmdHighlight(args); break;
       case 'bench': await cmdBench(args); break;
+      case 'watch': await cmdWatch(args); break;
     }
     return 0;
   } catch (e) {

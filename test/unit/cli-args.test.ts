@@ -128,7 +128,7 @@ describe('parseArgs', () => {
     assert.throws(() => parseArgs([]), /^Error: usage: evidence-search/);
     assert.throws(() => parseArgs(['--help']), /usage: evidence-search/);
     assert.throws(() => parseArgs(['-h']), /usage: evidence-search/);
-    assert.throws(() => parseArgs(['serch']), /unknown command "serch" \(expected index, search, highlight or bench\)/);
+    assert.throws(() => parseArgs(['serch']), /unknown command "serch" \(expected index, search, highlight, bench or watch\)/);
     assert.throws(() => parseArgs(['search', '--colour']), /unknown option --colour for "search"/);
     assert.throws(() => parseArgs(['search', '--pairs', 'x']), /unknown option --pairs for "search"/);
     assert.throws(() => parseArgs(['highlight', '--root', 'x']), /unknown option --root for "highlight"/);
@@ -171,7 +171,7 @@ describe('main: usage errors exit 2 with one line', () => {
     const r = await inProcess([]);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^evidence-search: usage: evidence-search <index\|search\|highlight\|bench>/);
+    assert.match(r.stderr, /^evidence-search: usage: evidence-search <index\|search\|highlight\|bench\|watch>/);
   });
 });
 

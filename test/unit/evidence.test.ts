@@ -281,8 +281,9 @@ describe('sentenceSpans', () => {
     assert.deepEqual(sents('Use path.join(a, b) in version 1.2.3 now. Next one'), ['Use path.join(a, b) in version 1.2.3 now.', 'Next one']);
   });
 
-  it('cuts at blank lines (LF or CRLF) and before list items, headings and table rows', () => {
-    assert.deepEqual(sents('Para one\n\nPara two\n- item a\n* item b\n# Head\n| a | b |'), ['Para one', 'Para two', '- item a', '* item b', '# Head', '| a | b |']);
+  it('cuts at blank lines (LF or CRLF) and before list items, headings and table rows, without their Markdown markers', () => {
+    assert.deepEqual(sents('Para one\n\nPara two\n- item a\n* item b\n# Head\n| a | b |'), ['Para one', 'Para two', 'item a', 'item b', 'Head', '| a | b |']);
+    assert.deepEqual(sents('Steps:\n1. first step\n2) second step. Done.'), ['Steps:', 'first step', 'second step.', 'Done.']);
     assert.deepEqual(sents('a\r\n\r\nb'), ['a', 'b']);
   });
 

@@ -81,11 +81,15 @@ export function evidenceRanges(text: string, tokens: readonly EvidenceToken[], t
  */
 export function sentenceSpans(text: string, start: number, end: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  const re = /[.!?:](?=\s)|\n\s*\n|\n(?=\s*(?:[-*+>|#]|\d+[.)])\s)/g;
+  // (the '.' of an ordered-list number like "1. " does not end a sentence)
+  const re = /(?<!(?:^|\n)[ \t]*\d{1,3})[.!?:](?=\s)|\n\s*\n|\n(?=\s*(?:[-*+>|#]|\d+[.)])\s)/g;
   re.lastIndex = start;
   let s = start;
   const push = (a: number, b: number): void => {
     while (a < b && /\s/.test(text[a])) a++;
+    // Markdown line markers (heading #s, list bullets, quote >) are not part of the sentence.
+    const marker = /^(?:#{1,6}|[-*+>]|\d+[.)])[ \t]+/.exec(text.slice(a, Math.min(b, a + 12)));
+    if (marker && a + marker[0].length < b) a += marker[0].length;
     while (b > a && /\s/.test(text[b - 1])) b--;
     if (b > a) out.push([a, b]);
   };
