@@ -17,6 +17,7 @@ import { highlightText } from './core/search/highlight-text';
 import type { RankingMode } from './core/search/searcher';
 import { runBench } from './core/bench/run-bench';
 import { watchWorkspace } from './core/workspace/watcher';
+import { lineNumberAt } from './core/text-lines';
 
 class UsageError extends Error {}
 
@@ -156,7 +157,7 @@ function printHuman(query: string, results: SearchResult[], ws: WorkspaceSearch)
   out.write(`${results.length} result${results.length === 1 ? '' : 's'} for "${query}"\n`);
   results.forEach((r, i) => {
     const text = ws.fileText(r.path);
-    const line = text.slice(0, r.start).split('\n').length;
+    const line = lineNumberAt(text, r.start);
     out.write(`\n${i + 1}. ${r.path}:${line}  (score ${r.score.toFixed(4)})${r.context ? `  ${r.context}` : ''}\n`);
     out.write(renderSnippet(text, r.start, r.end, r.highlights) + '\n');
   });

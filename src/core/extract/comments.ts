@@ -27,6 +27,7 @@
 import type { Passage, TextSegment } from '../types';
 import type { CommentSyntax } from './languages';
 import { DEFAULT_MAX_CHARS, hasAlnum, isLineBreak, isWs, pieceRegion, pushTrimmed, segmentsHaveLetter, splitSegments } from './segments';
+import { lastAtOrBefore, lineStarts } from '../text-lines';
 
 export interface CommentOptions {
   maxChars?: number;
@@ -89,33 +90,6 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** Start offsets of all lines (LF, CRLF and lone CR breaks). */
-export function computeLineStarts(text: string): number[] {
-  const starts = [0];
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === LF) starts.push(i + 1);
-    else if (c === CR) {
-      if (text.charCodeAt(i + 1) === LF) i++;
-      starts.push(i + 1);
-    }
-  }
-  return starts;
-}
-
-/** Index of the line containing `pos`. */
-export function lineIndexOf(lineStarts: readonly number[], pos: number): number {
-  let lo = 0;
-  let hi = lineStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (lineStarts[mid] <= pos) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 interface QuoteOptions {
   escapes: boolean;
   multiline: boolean;
@@ -153,7 +127,7 @@ class Lexer {
     private readonly syn: CommentSyntax,
   ) {
     this.n = text.length;
-    this.lineStarts = computeLineStarts(text);
+    this.lineStarts = lineStarts(text);
   }
 
   run(): void {
@@ -186,7 +160,7 @@ class Lexer {
   }
 
   private lineStartOf(p: number): number {
-    return this.lineStarts[lineIndexOf(this.lineStarts, p)];
+    return this.lineStarts[lastAtOrBefore(this.lineStarts, p)];
   }
 
   private onlyWsBefore(p: number): boolean {
@@ -1016,7 +990,7 @@ export function extractComments(path: string, text: string, language: string, sy
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
   const { comments, firstCode, lineStarts } = lexComments(text, syntax);
   const base = baseName(path);
-  const lineOf = (p: number): number => lineIndexOf(lineStarts, p);
+  const lineOf = (p: number): number => lastAtOrBefore(lineStarts, p);
   const lineEnd = (l: number): number => {
     let e = l + 1 < lineStarts.length ? lineStarts[l + 1] : text.length;
     while (e > lineStarts[l] && isLineBreak(text.charCodeAt(e - 1))) e--;

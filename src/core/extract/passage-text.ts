@@ -2,6 +2,7 @@
 // file offsets (used to turn highlighted token spans into editor ranges).
 
 import type { Passage } from '../types';
+import { lastAtOrBefore } from '../text-lines';
 
 export interface PassageText {
   /** The segments' texts joined with '\n'. */
@@ -32,14 +33,7 @@ export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText
       const last = segs[segs.length - 1];
       return last.offset + last.text.length;
     }
-    // last segment whose start ≤ i
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= i) lo = mid;
-      else hi = mid - 1;
-    }
+    const lo = lastAtOrBefore(starts, i); // last segment whose start ≤ i
     const seg = segs[lo];
     const within = Math.min(i - starts[lo], seg.text.length); // the joining '\n' → segment end
     return seg.offset + within;
