@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from '../../src/core/engine';
 import { Encoder } from '../../src/core/model/encoder';
+import { tempDirFactory } from '../temp-dirs';
 
 const REPO = path.resolve(__dirname, '../..');
 const MODEL = path.join(REPO, 'models', 'es-colbert-small');
@@ -18,12 +18,7 @@ const FIXTURE = path.join(REPO, 'test', 'fixtures', 'workspace');
 const TSX = pathToFileURL(require.resolve('tsx', { paths: [REPO] })).href;
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-const temps: string[] = [];
-function tmpDir(prefix = 'es-e2e-'): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
+const tmpDir = tempDirFactory('es-e2e-');
 const CACHE = tmpDir('es-e2e-cache-');
 
 interface Run {
@@ -161,9 +156,6 @@ const FIXTURE_FILES = ['README.md', 'cmd/healthcheck/main.go', 'crates/cache/src
 let fixtureBefore: Map<string, string>;
 before(() => {
   fixtureBefore = snapshot(FIXTURE);
-});
-after(() => {
-  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
 });
 
 describe('CLI end to end on the fixture workspace', () => {

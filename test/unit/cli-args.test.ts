@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { main, parseArgs } from '../../src/cli';
+import { tempDirFactory } from '../temp-dirs';
 
 const REPO = path.resolve(__dirname, '../..');
 const MODEL = path.join(REPO, 'models', 'es-colbert-small');
 const CORPUS = path.join(REPO, 'test', 'fixtures', 'bench', 'mini', 'corpus');
 
-const temps: string[] = [];
-after(() => {
-  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
-});
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'es-cli-'));
-  temps.push(d);
-  return d;
-}
+const tmpDir = tempDirFactory('es-cli-');
 // Children never write into the user's real cache.
 const CACHE = tmpDir();
 

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { INDEX_FORMAT, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { TokenStoreBuilder } from '../../src/core/index/token-store';
 import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } from '../../src/core/index/workspace-index';
+import { tempDirFactory } from '../temp-dirs';
 
-const temps: string[] = [];
-after(() => {
-  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
-});
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'es-index-'));
-  temps.push(d);
-  return d;
-}
+const tmpDir = tempDirFactory('es-index-');
 
 const ROOT = '/work/some-project';
 const MODEL = 'es-colbert-small-4847540-1700000000000';

@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadManifest, ModelError, MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../../src/core/model/manifest';
 import { Encoder } from '../../src/core/model/encoder';
+import { tempDirFactory } from '../temp-dirs';
 
 const SHIPPED = path.resolve(__dirname, '../../models/es-colbert-small');
 const shippedJson = (): Record<string, any> => JSON.parse(fs.readFileSync(path.join(SHIPPED, 'model.json'), 'utf8'));
 
-const temps: string[] = [];
-after(() => {
-  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
-});
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'es-manifest-'));
-  temps.push(d);
-  return d;
-}
+const tmpDir = tempDirFactory('es-manifest-');
 
 interface ModelDirOptions {
   /** Edits the shipped model.json; return a string to write it verbatim. */
