@@ -8,6 +8,7 @@ import { WorkspaceSearch } from '../src/core/engine';
 import { loadQuerySet, corpusReader } from '../src/core/bench/bench-files';
 import { scoreQuerySet, type BenchResult } from '../src/core/bench/metrics';
 import type { IndexedUnit } from '../src/core/index/workspace-index';
+import { compareUnits, reciprocalRankFusion } from '../src/core/search/searcher';
 
 const [modelDir, setDir, flag] = process.argv.slice(2);
 (async () => {
@@ -21,24 +22,16 @@ const [modelDir, setDir, flag] = process.argv.slice(2);
     const lex = (await ws.searchHits(q.query, { mode: 'lexical', top: 100, evidence: false })).map((h) => h.unit);
     per.set(q.id, { dense, lex });
   }
-  const key = (u: IndexedUnit): string => `${u.path}:${u.start}`;
+  // Both rankings hold the index's own unit objects, so fusion can key on identity.
   const fuse = (id: string, wd: number, wl: number): IndexedUnit[] => {
     const { dense, lex } = per.get(id)!;
-    const m = new Map<string, { u: IndexedUnit; s: number }>();
-    dense.forEach((u, r) => m.set(key(u), { u, s: wd / (K + r + 1) }));
-    lex.forEach((u, r) => {
-      const e = m.get(key(u));
-      if (e) e.s += wl / (K + r + 1);
-      else m.set(key(u), { u, s: wl / (K + r + 1) });
-    });
-    return [...m.values()].sort((a, b) => b.s - a.s || (a.u.path < b.u.path ? -1 : a.u.path > b.u.path ? 1 : a.u.start - b.u.start)).slice(0, 10).map((e) => e.u);
+    return reciprocalRankFusion(dense, lex, { k: K, denseWeight: wd, lexicalWeight: wl }, compareUnits).slice(0, 10).map((e) => e.item);
   };
   const rank = (wd: number, wl: number): Map<string, BenchResult[]> => new Map(set.queries.map((q) => [q.id, fuse(q.id, wd, wl).map((u) => ({ path: u.path, start: u.start, end: u.end, score: 0, highlights: [] as Array<[number, number]> }))]));
   const all = (r: ReturnType<typeof scoreQuerySet>) => r.groups.find((g) => g.group === 'all')!;
   let best = { wd: 1, mrr: -1 };
   for (const wd of [0, 0.5, 0.75, 1, 1.5, 2, 3]) {
-    const wl = wd === 0 ? 1 : 1;
-    const rep = scoreQuerySet(set.queries, rank(wd, wl), read);
+    const rep = scoreQuerySet(set.queries, rank(wd, 1), read);
     const g = all(rep);
     const groups = rep.groups.map((x) => `${x.group} ${x.mrr10.toFixed(3)}`).join(', ');
     console.error(`fusion denseWeight ${wd}: MRR@10 ${g.mrr10.toFixed(3)} (${groups})`);

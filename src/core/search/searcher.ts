@@ -31,7 +31,7 @@ export interface SearchHit {
 }
 
 /** Reciprocal-rank fusion defaults, used when the model manifest names none. */
-const DEFAULT_FUSION = { k: 60, denseWeight: 1, lexicalWeight: 1 };
+const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 const FUSION_DEPTH = 100;
 
 export class Searcher {
@@ -77,17 +77,10 @@ export class Searcher {
       if (mode === 'dense') {
         hits = denseOrder.slice(0, top).map((u) => ({ unit: units[u], score: dense[u], dense: dense[u], highlights: [] }));
       } else {
-        const f = this.encoder.manifest.fusion ?? DEFAULT_FUSION;
-        const fused = new Map<number, number>();
-        denseOrder.slice(0, FUSION_DEPTH).forEach((u, r) => fused.set(u, f.denseWeight / (f.k + r + 1)));
         const lex = this.lexical().search(query, FUSION_DEPTH);
-        const lexScore = new Map<number, number>();
-        lex.forEach(({ index, score }, r) => {
-          lexScore.set(index, score);
-          fused.set(index, (fused.get(index) ?? 0) + f.lexicalWeight / (f.k + r + 1));
-        });
-        const order = [...fused.keys()].sort((a, b) => fused.get(b)! - fused.get(a)! || compareUnits(units[a], units[b]));
-        hits = order.slice(0, top).map((u) => ({ unit: units[u], score: fused.get(u)!, dense: dense[u], lexical: lexScore.get(u) ?? 0, highlights: [] }));
+        const lexScore = new Map(lex.map(({ index, score }) => [index, score]));
+        const fused = reciprocalRankFusion(denseOrder.slice(0, FUSION_DEPTH), lex.map((l) => l.index), this.encoder.manifest.fusion ?? DEFAULT_FUSION, (a, b) => compareUnits(units[a], units[b]));
+        hits = fused.slice(0, top).map(({ item: u, score }) => ({ unit: units[u], score, dense: dense[u], lexical: lexScore.get(u) ?? 0, highlights: [] }));
       }
     }
     if (options.evidence !== false) {
@@ -130,6 +123,23 @@ export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: Workspace
     out.push({ start: s, end: store.ends[first + k], p: sigmoid(ev.scale * best[k] + ev.bias) });
   }
   return out;
+}
+
+export interface FusionWeights {
+  k: number;
+  denseWeight: number;
+  lexicalWeight: number;
+}
+
+/**
+ * Reciprocal-rank fusion of a dense and a lexical ranking (best first): an item scores
+ * w / (k + rank) in each list it appears in. Sorted by fused score, ties by `tie`.
+ */
+export function reciprocalRankFusion<T>(dense: readonly T[], lexical: readonly T[], f: FusionWeights, tie: (a: T, b: T) => number): Array<{ item: T; score: number }> {
+  const fused = new Map<T, number>();
+  dense.forEach((item, r) => fused.set(item, f.denseWeight / (f.k + r + 1)));
+  lexical.forEach((item, r) => fused.set(item, (fused.get(item) ?? 0) + f.lexicalWeight / (f.k + r + 1)));
+  return [...fused].map(([item, score]) => ({ item, score })).sort((a, b) => b.score - a.score || tie(a.item, b.item));
 }
 
 /** Deterministic order: score desc, then path, then offset. */
