@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkspaceSearch } from '../engine';
 import { Encoder } from '../model/encoder';
-import { highlightText } from '../search/highlight-text';
+import { highlightText, passageOfText } from '../search/highlight-text';
 import { unitsForPassage } from '../index/indexer';
 import { queryWordHighlights } from '../search/bm25';
 import type { RankingMode } from '../search/searcher';
@@ -95,7 +95,7 @@ async function benchHighlights(o: BenchOptions, pairs: import('./metrics').Highl
     for (const p of pairs) {
       fgr.set(p.id, await highlightText(encoder, p.query, p.passage));
       all.set(p.id, [[0, p.passage.length]]);
-      words.set(p.id, queryWordHighlights(p.query, { path: '', start: 0, end: p.passage.length, kind: 'markdown', language: 'plaintext', context: '', segments: [{ text: p.passage, offset: 0 }] }));
+      words.set(p.id, queryWordHighlights(p.query, passageOfText(p.passage)));
     }
     const rows: Array<{ system: string; report: HighlightReport }> = [
       { system: 'evidence-search FGR', report: scoreHighlightSet(pairs, fgr) },
