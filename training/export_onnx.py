@@ -31,8 +31,17 @@ class Export(torch.nn.Module):
         return self.enc(input_ids, attention_mask)
 
 
+def load_checkpoint(ckpt_path):
+    """{'config', 'model'} from train.py's checkpoint.pt or train_fgr.py's .npz (then also 'summary')."""
+    if ckpt_path.endswith('.npz'):
+        from train_fgr import load_weights
+        config, sd, summary = load_weights(ckpt_path)
+        return {'config': config, 'model': sd, 'summary': summary}
+    return torch.load(ckpt_path, map_location='cpu')
+
+
 def export_fp32(ckpt_path, out_path):
-    ck = torch.load(ckpt_path, map_location='cpu')
+    ck = load_checkpoint(ckpt_path)
     enc = Encoder(**ck['config'])
     enc.load_state_dict(ck['model'])
     enc.eval()
@@ -100,7 +109,7 @@ def main():
     ap.add_argument('checkpoint')
     ap.add_argument('out_dir')
     ap.add_argument('--tokenizer', required=True)
-    ap.add_argument('--train-log', required=True)
+    ap.add_argument('--train-log', default='', help="train.py's train_log.json (a .npz checkpoint carries its own)")
     ap.add_argument('--name', default='es-colbert-small')
     ap.add_argument('--corpus-manifest', default='')
     ap.add_argument('--fp32', action='store_true', help='ship the fp32 graph instead of int8')
@@ -116,7 +125,7 @@ def main():
         print(f'int8: rewrote {k} MatMul/Gather nodes', file=sys.stderr)
     if os.path.abspath(args.tokenizer) != os.path.abspath(os.path.join(args.out_dir, 'tokenizer.json')):
         shutil.copy(args.tokenizer, os.path.join(args.out_dir, 'tokenizer.json'))
-    log = json.load(open(args.train_log))
+    log = json.load(open(args.train_log)) if args.train_log else ck['summary']
     cal = log['calibration']
     cfg = ck['config']
     manifest = {
@@ -134,6 +143,9 @@ def main():
             'trainingSeconds': log['seconds'], 'steps': log['steps'], 'trainPairs': log['train_pairs'],
             'devMrr10WeakPairs': round(log['dev_mrr10'], 4), 'calibration': cal,
             'recipe': 'training/train.sh (see training/README.md)',
+            'trainedOn': log.get('gpu') or 'CPU',
+            'pretraining': ({'task': 'masked language model', 'steps': log['mlm']['steps'], 'seconds': log['mlm'].get('seconds')}
+                            if log.get('mlm', {}).get('steps') else None),
         },
     }
     with open(os.path.join(args.out_dir, 'model.json'), 'w') as f:
