@@ -188,14 +188,27 @@ def train_ranking(enc, data, punct, dev, args, gen):
                              {'params': fgr, 'weight_decay': 0.0, 'lr_mult': 20.0}], lr=args.lr)
     budget, start, step, hist, seen = args.rank_minutes * 60, time.time(), 0, [], 0
     ema_r = ema_e = None
-    perm, at = torch.randperm(data.n, device=dev, generator=gen), 0
+    def epoch_batches():
+        # Length-bucketed batches (chunks of 50 batches sorted by positive length, then shuffled):
+        # on a CPU padding is paid in full, and random batches were about half padding.
+        perm = torch.randperm(data.n, device=dev, generator=gen)
+        if not args.bucket:
+            return [perm[i:i + args.bs] for i in range(0, data.n - args.bs + 1, args.bs)]
+        out, chunk = [], args.bs * 50
+        for c in range(0, data.n, chunk):
+            part = perm[c:c + chunk]
+            part = part[torch.argsort(data.plen[part])]
+            out += [part[i:i + args.bs] for i in range(0, len(part) - args.bs + 1, args.bs)]
+        order = torch.randperm(len(out), generator=gen, device=dev).tolist()
+        return [out[i] for i in order]
+    batches, at = epoch_batches(), 0
     while True:
         el = time.time() - start
         if el > budget:
             break
-        if at + args.bs > data.n:
-            perm, at = torch.randperm(data.n, device=dev, generator=gen), 0
-        b = perm[at:at + args.bs]; at += args.bs
+        if at >= len(batches):
+            batches, at = epoch_batches(), 0
+        b = batches[at]; at += 1
         lr = lr_at(step, el, budget, args.lr, 300)
         for g in opt.param_groups:
             g['lr'] = lr * g['lr_mult']
@@ -331,6 +344,8 @@ def main():
     ap.add_argument('--bf16', type=int, default=1)
     ap.add_argument('--log-every', type=int, default=100)
     ap.add_argument('--save-dtype', default='float16')
+    ap.add_argument('--bucket', type=int, default=-1, help='length-bucketed batches (default: on a CPU only)')
+    ap.add_argument('--exclude-types', default='', help='comma-separated pair types left out of training: heading, summary, symbol, ict, inplace')
     args = ap.parse_args()
     args.bf16 = bool(args.bf16)
 
@@ -340,6 +355,8 @@ def main():
     if dev.type == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = True
     gen = torch.Generator(device=dev); gen.manual_seed(args.seed)
+    if args.bucket < 0:
+        args.bucket = int(dev.type == 'cpu')
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     z = dict(np.load(args.data))
@@ -353,6 +370,16 @@ def main():
     order = np.random.RandomState(args.seed).permutation(first_set)
     dev_idx = np.sort(order[:args.dev])
     train_idx = np.setdiff1d(np.arange(n_pairs), dev_idx)
+    if args.exclude_types:
+        # type codes from pack_data.py: 0 heading, 1 summary, 2 symbol, 3 ict; +8 evidence composite, +16 in place
+        names = ['heading', 'summary', 'symbol', 'ict']
+        code = z['types'][train_idx].astype(np.int64)
+        base = np.array([names[c & 7] for c in code])
+        drop = np.zeros(len(code), dtype=bool)
+        for t in args.exclude_types.split(','):
+            drop |= (base == t) if t in names else ((code & 16) > 0 if t == 'inplace' else False)
+        train_idx = train_idx[~drop]
+        log('excluded pair types', types=args.exclude_types, dropped=int(drop.sum()), kept=int(len(train_idx)))
     train = PairData(z, dev, train_idx)
     held = PairData(z, dev, dev_idx)
     log('loaded', pairs=n_pairs, train=train.n, dev=held.n, mlm_ids=int(len(z['mlm'])), seconds=round(time.time() - t0, 1), device=str(dev),

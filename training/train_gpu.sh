@@ -16,10 +16,19 @@ run() {  # tag, then train_fgr.py arguments
   echo "$tag exit $?" >> "$OUT/status.txt"
 }
 M=${MLM_MIN:-3}; R=${RANK_MIN:-4.5}; T=$(python3 -c "print($M + $R)")
-run h256-mlm --hidden 256 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" &
-run h192-mlm --hidden 192 --heads 6 --mlm-minutes "$M" --rank-minutes "$R" &
-run h128-mlm --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" &
-run h192-rank --hidden 192 --heads 6 --mlm-minutes 0 --rank-minutes "$T" &
+if [ "${EXPERIMENT:-size}" = size ]; then
+  # 1: model size and MLM pretraining
+  run h256-mlm --hidden 256 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" &
+  run h192-mlm --hidden 192 --heads 6 --mlm-minutes "$M" --rank-minutes "$R" &
+  run h128-mlm --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" &
+  run h192-rank --hidden 192 --heads 6 --mlm-minutes 0 --rank-minutes "$T" &
+else
+  # 2: which pair types transfer to real questions (width 128, short runs)
+  run mix-all --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" &
+  run mix-nosummary --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" --exclude-types summary &
+  run mix-nosummary-noinplace --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" --exclude-types summary,inplace &
+  run mix-ict --hidden 128 --heads 4 --mlm-minutes "$M" --rank-minutes "$R" --exclude-types summary,heading,symbol &
+fi
 wait
 rm -f "$OUT"/*.log.json  # each .npz carries its own summary
 (cd "$OUT" && tar cf logs.tar *.out status.txt)
