@@ -18,6 +18,8 @@ import type { RankingMode } from './core/search/searcher';
 import { runBench } from './core/bench/run-bench';
 import { watchWorkspace } from './core/workspace/watcher';
 import { lineNumberAt } from './core/text-lines';
+import type { IndexProgress } from './core/index/indexer';
+import { formatProgress } from './core/index/progress-text';
 
 class UsageError extends Error {}
 
@@ -144,18 +146,50 @@ function field(v: Record<string, unknown>, key: string, file: string, line: numb
   throw new Error(`${path.resolve(file)}:${line}: "${key}" must be a string`);
 }
 
+/** Log lines on stderr; a progress line being redrawn there (TTY) is ended first. */
+let progressLineOpen = false;
 const stderrProgress = (msg: string): void => {
+  if (progressLineOpen) process.stderr.write('\n');
+  progressLineOpen = false;
   process.stderr.write(msg + '\n');
 };
 
+/**
+ * Indexing progress on stderr: on a terminal one line redrawn in place (at most 10 times a
+ * second), otherwise a line every 5 s (logs, CI) and the final one.
+ */
+export function progressPrinter(out: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): (p: IndexProgress) => void {
+  const tty = out.isTTY === true;
+  let last = tty ? 0 : now();
+  return (p) => {
+    const final = p.fraction === 1;
+    const t = now();
+    if (!final && t - last < (tty ? 100 : 5000)) return;
+    last = t;
+    const line = `indexing: ${formatProgress(p)}`;
+    if (tty) {
+      out.write(`\r\x1b[2K${line}`);
+      progressLineOpen = !final;
+      if (final) out.write('\n');
+    } else if (!final || p.tokensDone > 0) {
+      out.write(line + '\n');
+    }
+  };
+}
+
 function toJson(r: SearchResult): Record<string, unknown> {
-  return { path: r.path, start: r.start, end: r.end, score: Number(r.score.toFixed(6)), highlights: r.highlights };
+  return { path: r.path, start: r.start, end: r.end, score: Number(r.score.toFixed(6)), highlights: r.highlights, ...(r.stale ? { stale: true } : {}) };
 }
 
 function printHuman(query: string, results: SearchResult[], ws: WorkspaceSearch): void {
   const out = process.stdout;
   out.write(`${results.length} result${results.length === 1 ? '' : 's'} for "${query}"\n`);
   results.forEach((r, i) => {
+    if (r.stale) {
+      // Changed since indexed: its offsets may be wrong, so no line number and no highlights.
+      out.write(`\n${i + 1}. ${r.path}  (score ${r.score.toFixed(4)}; changed since indexed, run again to refresh)${r.context ? `  ${r.context}` : ''}\n`);
+      return;
+    }
     const text = ws.fileText(r.path);
     const line = lineNumberAt(text, r.start);
     out.write(`\n${i + 1}. ${r.path}:${line}  (score ${r.score.toFixed(4)})${r.context ? `  ${r.context}` : ''}\n`);
@@ -191,6 +225,7 @@ async function openWorkspace(args: Args, encoder?: Encoder): Promise<WorkspaceSe
     persist: !args.flags.has('no-cache'),
     scan: maxFileBytes !== undefined ? { maxFileBytes } : undefined,
     log: stderrProgress,
+    onProgress: progressPrinter(),
   });
   return ws;
 }
