@@ -318,6 +318,7 @@ async function indexFolder(
   } finally {
     await ownDocEncoder?.dispose();
   }
+  if (signal?.aborted) throw new Error('indexing cancelled');
   const { index, stats } = result;
   // Files not read this run keep their flag from the run that read them.
   for (const f of index.files) if (f.invalidUtf8 && !invalidUtf8.includes(f.path)) invalidUtf8.push(f.path);

@@ -293,6 +293,7 @@ export async function buildIndex(
   }
   if (pending.length > 0) await flush();
   await settle(0);
+  await gate(); // a cancel during the last batches still counts: the caller keeps its old index
   const frozen = store.freeze();
   stats.units = units.length;
   stats.tokens = frozen.count;
