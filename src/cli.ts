@@ -13,6 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from './core/engine';
 import { Encoder } from './core/model/encoder';
+import { BackgroundEncoder, type DocEncoder } from './core/model/worker-encoder';
 import { highlightText } from './core/search/highlight-text';
 import type { RankingMode } from './core/search/searcher';
 import { runBench } from './core/bench/run-bench';
@@ -215,11 +216,12 @@ export function renderSnippet(text: string, start: number, end: number, highligh
   return joined;
 }
 
-async function openWorkspace(args: Args, encoder?: Encoder): Promise<WorkspaceSearch> {
+async function openWorkspace(args: Args, encoder?: Encoder, docEncoder?: DocEncoder): Promise<WorkspaceSearch> {
   const root = existingDir(need(args, 'root'), 'workspace folder');
   const maxFileBytes = str(args, 'max-file-size') !== undefined ? int(args, 'max-file-size', 1_000_000) : undefined;
   const ws = await WorkspaceSearch.open(root, {
     encoder,
+    docEncoder,
     modelDir: str(args, 'model') ?? defaultModelDir(),
     indexDir: str(args, 'index'),
     persist: !args.flags.has('no-cache'),
@@ -303,13 +305,16 @@ async function cmdWatch(args: Args): Promise<void> {
   if (args.positional.length > 0) throw new UsageError('watch takes no positional arguments');
   const root = existingDir(need(args, 'root'), 'workspace folder');
   const encoder = await Encoder.load(path.resolve(str(args, 'model') ?? defaultModelDir()));
-  await (await openWorkspace(args, encoder)).dispose();
+  // One worker for the whole session (stopped while idle), one index kept in memory: a change
+  // costs reading and encoding the changed files only.
+  const docEncoder = new BackgroundEncoder(encoder, { log: stderrProgress });
+  const ws = await openWorkspace(args, encoder, docEncoder);
   let running: Promise<void> = Promise.resolve();
   const watcher = watchWorkspace(root, {
     onChange: (paths) => {
       running = running.then(async () => {
         stderrProgress(`changed: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
-        await (await openWorkspace(args, encoder)).dispose();
+        await ws.refresh({ onProgress: progressPrinter() });
       }).catch((e) => stderrProgress(`re-index failed: ${(e as Error).message}`));
     },
     onError: (e) => stderrProgress(`watch error: ${e.message}`),
@@ -322,6 +327,8 @@ async function cmdWatch(args: Args): Promise<void> {
   });
   await watcher.close();
   await running;
+  await ws.dispose();
+  await docEncoder.dispose();
   await encoder.dispose();
 }
 
