@@ -102,10 +102,17 @@ export interface WorkspaceSearchOptions extends SearchOptions {
 /** Texts read for evidence, kept for the callers that show them next (snippets, the editor). */
 const TEXT_CACHE_FILES = 64;
 
+interface VerifiedText {
+  text: string;
+  /** stat when read: while it is the same, the text need not be read and hashed again. */
+  size: number;
+  mtimeMs: number;
+}
+
 export class WorkspaceSearch {
   private searcher: Searcher;
   /** Recently read file texts that match the index (verified by hash). Bounded. */
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Map<string, VerifiedText>();
 
   private constructor(
     readonly encoder: Encoder,
@@ -177,23 +184,26 @@ export class WorkspaceSearch {
    */
   fileText(p: string): string {
     const cached = this.texts.get(p);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.text;
     if (!this.fileByPath().has(p)) throw new Error(`file not in the index: ${p}`);
     return readText(path.join(this.current.root, ...p.split('/')));
   }
 
   /** How a file on disk compares with its indexed version; the text when it matches. */
-  private async checkFile(p: string): Promise<{ state: 'fresh'; text: string } | { state: 'changed' | 'deleted' }> {
+  private async checkFile(p: string): Promise<{ state: 'fresh'; text: VerifiedText } | { state: 'changed' | 'deleted' }> {
     const file = this.fileByPath().get(p);
     if (!file) return { state: 'deleted' };
-    let text: string;
+    const abs = path.join(this.current.root, ...p.split('/'));
     try {
-      text = await readTextAsync(path.join(this.current.root, ...p.split('/')));
+      const st = await fs.promises.stat(abs);
+      const cached = this.texts.get(p);
+      if (cached && cached.size === st.size && cached.mtimeMs === st.mtimeMs) return { state: 'fresh', text: cached };
+      const text = decodeFileText(await fs.promises.readFile(abs));
+      return contentHash(text) === file.hash ? { state: 'fresh', text: { text, size: st.size, mtimeMs: st.mtimeMs } } : { state: 'changed' };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       return { state: code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? 'deleted' : 'changed' };
     }
-    return contentHash(text) === file.hash ? { state: 'fresh', text } : { state: 'changed' };
   }
 
   private filesByPath: { index: WorkspaceIndex; map: Map<string, IndexedFile> } | undefined;
@@ -202,10 +212,17 @@ export class WorkspaceSearch {
     return this.filesByPath.map;
   }
 
-  private remember(p: string, text: string): void {
-    this.texts.delete(p);
-    this.texts.set(p, text);
-    while (this.texts.size > TEXT_CACHE_FILES) this.texts.delete(this.texts.keys().next().value!);
+  /** Keeps the texts of the latest search (all of them) and of earlier ones up to the bound. */
+  private remember(fresh: ReadonlyMap<string, VerifiedText>): void {
+    for (const [p, t] of fresh) {
+      this.texts.delete(p);
+      this.texts.set(p, t);
+    }
+    const keep = Math.max(TEXT_CACHE_FILES, fresh.size);
+    for (const p of this.texts.keys()) {
+      if (this.texts.size <= keep) break;
+      this.texts.delete(p);
+    }
   }
 
   /**
@@ -223,7 +240,9 @@ export class WorkspaceSearch {
       await this.refresh();
       return this.searchChecked(query, { ...options, onStale: 'mark' });
     }
-    for (const [p, s] of states) if (s.state === 'fresh') this.remember(p, s.text);
+    const fresh = new Map<string, VerifiedText>();
+    for (const [p, s] of states) if (s.state === 'fresh') fresh.set(p, s.text);
+    this.remember(fresh);
     const out: Array<SearchHit & { stale: boolean }> = [];
     const q = options.evidence === false ? undefined : await this.searcher.encodeQuery(query);
     for (const h of hits) {
@@ -264,10 +283,6 @@ export class WorkspaceSearch {
 /** A file's text decoded as the scan decodes it, so that indexed offsets apply to it. */
 function readText(abs: string): string {
   return decodeFileText(fs.readFileSync(abs));
-}
-
-async function readTextAsync(abs: string): Promise<string> {
-  return decodeFileText(await fs.promises.readFile(abs));
 }
 
 /**
