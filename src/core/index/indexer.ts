@@ -7,6 +7,7 @@ import { passageText } from '../extract/passage-text';
 import type { Encoder, DocInput } from '../model/encoder';
 import type { DocEncoder } from '../model/worker-encoder';
 import type { Passage } from '../types';
+import { TokenEstimate } from './token-estimate';
 import { TokenStoreBuilder } from './token-store';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
 
@@ -126,11 +127,6 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   return out;
 }
 
-/** Encoder tokens per file byte assumed before any file of this run was extracted. */
-const PRIOR_TOKENS_PER_BYTE = 0.05;
-/** Weight of that prior, in bytes: after a few files the observed ratio takes over. */
-const PRIOR_BYTES = 32 * 1024;
-
 export async function buildIndex(
   root: string,
   files: AsyncIterable<SourceFile> | Iterable<SourceFile>,
@@ -153,18 +149,15 @@ export async function buildIndex(
   // What the run will cost, when the input is a list: files, and bytes still to read.
   const list = Array.isArray(files) ? (files as SourceFile[]) : undefined;
   const filesTotal = list?.length;
-  let bytesToRead = 0;
-  if (list) for (const f of list) if (!unchangedByStat(f, prevFiles.get(f.path))) bytesToRead += f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0);
-  let bytesRead = 0;
-  let tokensQueued = 0;
+  const estimate = new TokenEstimate();
+  if (list) for (const f of list) if (!unchangedByStat(f, prevFiles.get(f.path))) estimate.plan(f.path, f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0));
   let encodeStarted = 0;
   let lastFraction = 0;
   const progress = (final = false): void => {
     if (!options.onProgress) return;
     const p: IndexProgress = { filesDone: stats.files, filesEncoded: stats.filesEncoded, tokensDone: stats.sequenceTokens };
     if (filesTotal !== undefined) {
-      const ratio = (tokensQueued + PRIOR_TOKENS_PER_BYTE * PRIOR_BYTES) / (bytesRead + PRIOR_BYTES);
-      const tokensTotal = final ? stats.sequenceTokens : Math.max(tokensQueued, Math.round(tokensQueued + Math.max(0, bytesToRead - bytesRead) * ratio));
+      const tokensTotal = final ? stats.sequenceTokens : estimate.total();
       const raw = tokensTotal > 0 ? stats.sequenceTokens / tokensTotal : filesTotal > 0 ? stats.files / filesTotal : 1;
       lastFraction = final ? 1 : Math.max(lastFraction, Math.min(0.99, raw));
       Object.assign(p, { filesTotal: Math.max(filesTotal, stats.files), tokensTotal, fraction: lastFraction });
@@ -269,20 +262,24 @@ export async function buildIndex(
       continue;
     }
     const read = f.text !== undefined ? { text: f.text } : await f.read?.();
-    if (!read) continue; // left out after all (the reader reported why)
+    if (!read) {
+      // Left out after all (the reader reported why).
+      if (f.size !== undefined) estimate.skip(f.path, f.size);
+      continue;
+    }
     stats.files++;
     stats.filesRead++;
     const size = f.size ?? Buffer.byteLength(read.text);
-    bytesRead += size;
     const hash = contentHash(read.text);
     const now = { size, mtimeMs: f.mtimeMs, invalidUtf8: read.invalidUtf8 || undefined }; // undefined: not saved
     if (prev && prev.hash === hash) {
       // Touched but unchanged (a branch switch back and forth): keep the vectors, note the new mtime.
+      estimate.read(f.path, size, 0);
       await reuse(prev, now);
     } else {
       const passages = extractPassages(f.path, read.text, options.extract);
       const items = passages.flatMap((p) => unitsForPassage(encoder, p));
-      for (const it of items) tokensQueued += encoder.sequenceLength(it.input);
+      estimate.read(f.path, size, items.reduce((n, it) => n + encoder.sequenceLength(it.input), 0));
       const file: IndexedFile = { path: f.path, hash, unitFirst: 0, unitCount: 0, ...now };
       pending.push({ file, items });
       pendingCount += items.length;
