@@ -168,7 +168,9 @@ export class WorkspaceSearch {
    * previous index keeps answering until the new one is complete (and if this fails).
    */
   async refresh(options: Pick<OpenOptions, 'signal' | 'pauseGate' | 'onProgress'> = {}): Promise<WorkspaceReport> {
-    const { index, report } = await indexFolder(this.current.root, this.currentReport.indexDir, this.encoder, this.current, { ...this.o, ...options });
+    // The open's own signal, pause gate and progress belonged to that run, not to this one.
+    const o: OpenOptions = { ...this.o, scan: { ...this.o.scan, signal: undefined }, signal: undefined, pauseGate: undefined, onProgress: undefined, ...options };
+    const { index, report } = await indexFolder(this.current.root, this.currentReport.indexDir, this.encoder, this.current, o);
     this.current = index;
     this.currentReport = report;
     this.texts.clear();
@@ -179,8 +181,8 @@ export class WorkspaceSearch {
   }
 
   /**
-   * The file's current text, read from disk (the index keeps no file texts). Offsets of results
-   * refer to it when their `stale` is false.
+   * A file's text: as verified by the latest searches (the offsets of their results that are not
+   * stale refer to it), else as read from disk now. The index keeps no file texts.
    */
   fileText(p: string): string {
     const cached = this.texts.get(p);
@@ -230,15 +232,23 @@ export class WorkspaceSearch {
    * on a file whose content hash still matches the index (never at old offsets); a changed file's
    * hits are marked stale, a deleted file's dropped.
    */
-  async searchChecked(query: string, options: WorkspaceSearchOptions = {}): Promise<Array<SearchHit & { stale: boolean }>> {
+  async searchHits(query: string, options: WorkspaceSearchOptions = {}): Promise<Array<SearchHit & { stale: boolean }>> {
     const { onStale, ...searchOptions } = options;
-    const hits = await this.searcher.search(query, { ...searchOptions, evidence: false });
+    const top = options.top ?? 10;
     const states = new Map<string, Awaited<ReturnType<WorkspaceSearch['checkFile']>>>();
-    for (const h of hits) if (!states.has(h.unit.path)) states.set(h.unit.path, await this.checkFile(h.unit.path));
+    let hits: SearchHit[] = [];
+    // Deleted files' hits are dropped: ask for as many more as were dropped (a few rounds at most).
+    for (let want = top, round = 0; ; round++) {
+      hits = await this.searcher.search(query, { ...searchOptions, top: want, evidence: false });
+      for (const h of hits) if (!states.has(h.unit.path)) states.set(h.unit.path, await this.checkFile(h.unit.path));
+      const dropped = hits.filter((h) => states.get(h.unit.path)!.state === 'deleted').length;
+      if (dropped === 0 || hits.length < want || round === 3) break;
+      want = top + dropped;
+    }
     const outdated = [...states.values()].some((s) => s.state !== 'fresh');
     if (outdated && onStale === 'refresh') {
       await this.refresh();
-      return this.searchChecked(query, { ...options, onStale: 'mark' });
+      return this.searchHits(query, { ...options, onStale: 'mark' });
     }
     const fresh = new Map<string, VerifiedText>();
     for (const [p, s] of states) if (s.state === 'fresh') fresh.set(p, s.text);
@@ -247,16 +257,12 @@ export class WorkspaceSearch {
     const q = options.evidence === false ? undefined : await this.searcher.encodeQuery(query);
     for (const h of hits) {
       const s = states.get(h.unit.path)!;
-      if (s.state === 'deleted') continue;
+      if (s.state === 'deleted' || out.length === top) continue;
       const stale = s.state === 'changed';
       const highlights = q && !stale ? this.searcher.evidence(q, h.unit, options.threshold, options.granularity) : [];
       out.push({ ...h, highlights, stale });
     }
     return out;
-  }
-
-  async searchHits(query: string, options: WorkspaceSearchOptions = {}): Promise<Array<SearchHit & { stale: boolean }>> {
-    return this.searchChecked(query, options);
   }
 
   /** Evidence ranges of one unit for a query (used by tuning and by callers that rank elsewhere). */
@@ -265,7 +271,7 @@ export class WorkspaceSearch {
   }
 
   async search(query: string, options: WorkspaceSearchOptions = {}): Promise<SearchResult[]> {
-    const hits = await this.searchChecked(query, options);
+    const hits = await this.searchHits(query, options);
     return hits.map((h) => ({
       path: h.unit.path, start: h.unit.start, end: h.unit.end, score: h.score, highlights: h.highlights,
       kind: h.unit.kind, language: h.unit.language, context: h.unit.context, stale: h.stale,
