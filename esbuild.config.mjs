@@ -1,4 +1,5 @@
-// Bundles the extension and the CLI. onnxruntime-node is a native (N-API) addon with its
+// Bundles the extension, the CLI and the encoding worker they start (dist/encode-worker.js,
+// found next to the bundle at run time). onnxruntime-node is a native (N-API) addon with its
 // binaries beside it, so it stays external and ships in node_modules.
 import * as esbuild from 'esbuild';
 
@@ -15,6 +16,7 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['src/core/model/encode-worker.ts'], outfile: 'dist/encode-worker.js' },
 ];
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -19,6 +19,7 @@ const vsce = path.join(repo, 'node_modules', '@vscode', 'vsce', 'vsce');
 const required = [
   'extension/package.json',
   'extension/dist/extension.js',
+  'extension/dist/encode-worker.js',
   'extension/models/es-colbert-small/model.json',
   'extension/models/es-colbert-small/model.onnx',
   'extension/models/es-colbert-small/tokenizer.json',
@@ -30,7 +31,7 @@ const required = [
   'extension/media/icon.png',
 ];
 
-for (const f of ['dist/extension.js', 'models/es-colbert-small/model.onnx']) {
+for (const f of ['dist/extension.js', 'dist/encode-worker.js', 'models/es-colbert-small/model.onnx']) {
   if (!fs.existsSync(path.join(repo, f))) throw new Error(`${f} is missing (run npm run build; the model must be in models/es-colbert-small)`);
 }
 fs.mkdirSync(path.dirname(out), { recursive: true });

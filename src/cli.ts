@@ -13,11 +13,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from './core/engine';
 import { Encoder } from './core/model/encoder';
+import { BackgroundEncoder, type DocEncoder } from './core/model/worker-encoder';
 import { highlightText } from './core/search/highlight-text';
 import type { RankingMode } from './core/search/searcher';
 import { runBench } from './core/bench/run-bench';
 import { watchWorkspace } from './core/workspace/watcher';
 import { lineNumberAt } from './core/text-lines';
+import type { IndexProgress } from './core/index/indexer';
+import { formatProgress } from './core/index/progress-text';
 
 class UsageError extends Error {}
 
@@ -144,18 +147,50 @@ function field(v: Record<string, unknown>, key: string, file: string, line: numb
   throw new Error(`${path.resolve(file)}:${line}: "${key}" must be a string`);
 }
 
+/** Log lines on stderr; a progress line being redrawn there (TTY) is ended first. */
+let progressLineOpen = false;
 const stderrProgress = (msg: string): void => {
+  if (progressLineOpen) process.stderr.write('\n');
+  progressLineOpen = false;
   process.stderr.write(msg + '\n');
 };
 
+/**
+ * Indexing progress on stderr: on a terminal one line redrawn in place (at most 10 times a
+ * second), otherwise a line every 5 s (logs, CI) and the final one.
+ */
+export function progressPrinter(out: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): (p: IndexProgress) => void {
+  const tty = out.isTTY === true;
+  let last = tty ? 0 : now();
+  return (p) => {
+    const final = p.fraction === 1;
+    const t = now();
+    if (!final && t - last < (tty ? 100 : 5000)) return;
+    last = t;
+    const line = `indexing: ${formatProgress(p)}`;
+    if (tty) {
+      out.write(`\r\x1b[2K${line}`);
+      progressLineOpen = !final;
+      if (final) out.write('\n');
+    } else if (!final || p.tokensDone > 0) {
+      out.write(line + '\n');
+    }
+  };
+}
+
 function toJson(r: SearchResult): Record<string, unknown> {
-  return { path: r.path, start: r.start, end: r.end, score: Number(r.score.toFixed(6)), highlights: r.highlights };
+  return { path: r.path, start: r.start, end: r.end, score: Number(r.score.toFixed(6)), highlights: r.highlights, ...(r.stale ? { stale: true } : {}) };
 }
 
 function printHuman(query: string, results: SearchResult[], ws: WorkspaceSearch): void {
   const out = process.stdout;
   out.write(`${results.length} result${results.length === 1 ? '' : 's'} for "${query}"\n`);
   results.forEach((r, i) => {
+    if (r.stale) {
+      // Changed since indexed: its offsets may be wrong, so no line number and no highlights.
+      out.write(`\n${i + 1}. ${r.path}  (score ${r.score.toFixed(4)}; changed since indexed, run again to refresh)${r.context ? `  ${r.context}` : ''}\n`);
+      return;
+    }
     const text = ws.fileText(r.path);
     const line = lineNumberAt(text, r.start);
     out.write(`\n${i + 1}. ${r.path}:${line}  (score ${r.score.toFixed(4)})${r.context ? `  ${r.context}` : ''}\n`);
@@ -181,16 +216,18 @@ export function renderSnippet(text: string, start: number, end: number, highligh
   return joined;
 }
 
-async function openWorkspace(args: Args, encoder?: Encoder): Promise<WorkspaceSearch> {
+async function openWorkspace(args: Args, encoder?: Encoder, docEncoder?: DocEncoder): Promise<WorkspaceSearch> {
   const root = existingDir(need(args, 'root'), 'workspace folder');
   const maxFileBytes = str(args, 'max-file-size') !== undefined ? int(args, 'max-file-size', 1_000_000) : undefined;
   const ws = await WorkspaceSearch.open(root, {
     encoder,
+    docEncoder,
     modelDir: str(args, 'model') ?? defaultModelDir(),
     indexDir: str(args, 'index'),
     persist: !args.flags.has('no-cache'),
     scan: maxFileBytes !== undefined ? { maxFileBytes } : undefined,
     log: stderrProgress,
+    onProgress: progressPrinter(),
   });
   return ws;
 }
@@ -268,13 +305,16 @@ async function cmdWatch(args: Args): Promise<void> {
   if (args.positional.length > 0) throw new UsageError('watch takes no positional arguments');
   const root = existingDir(need(args, 'root'), 'workspace folder');
   const encoder = await Encoder.load(path.resolve(str(args, 'model') ?? defaultModelDir()));
-  await (await openWorkspace(args, encoder)).dispose();
+  // One worker for the whole session (stopped while idle), one index kept in memory: a change
+  // costs reading and encoding the changed files only.
+  const docEncoder = new BackgroundEncoder(encoder, { log: stderrProgress });
+  const ws = await openWorkspace(args, encoder, docEncoder);
   let running: Promise<void> = Promise.resolve();
   const watcher = watchWorkspace(root, {
     onChange: (paths) => {
       running = running.then(async () => {
         stderrProgress(`changed: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`);
-        await (await openWorkspace(args, encoder)).dispose();
+        await ws.refresh({ onProgress: progressPrinter() });
       }).catch((e) => stderrProgress(`re-index failed: ${(e as Error).message}`));
     },
     onError: (e) => stderrProgress(`watch error: ${e.message}`),
@@ -287,6 +327,8 @@ async function cmdWatch(args: Args): Promise<void> {
   });
   await watcher.close();
   await running;
+  await ws.dispose();
+  await docEncoder.dispose();
   await encoder.dispose();
 }
 

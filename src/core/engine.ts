@@ -3,11 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Encoder } from './model/encoder';
-import { buildIndex, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
+import { BackgroundEncoder, type DocEncoder } from './model/worker-encoder';
+import { formatProgress } from './index/progress-text';
+import { buildIndex, contentHash, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
 import { loadIndex, saveIndex } from './index/index-file';
-import type { WorkspaceIndex } from './index/workspace-index';
+import type { IndexedFile, WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
-import { scanWorkspace, type ScanOptions } from './workspace/scan';
+import { decodeFileText, listWorkspace, readEntry, type ScanOptions, type WorkspaceEntry } from './workspace/scan';
 import type { ExtractOptions } from './extract/index';
 import type { SkippedFile } from './types';
 import { indexDirFor, userCacheDir } from './cache-dir';
@@ -47,7 +49,12 @@ export interface OpenOptions {
   extract?: ExtractOptions;
   log?: (msg: string) => void;
   encoder?: Encoder;
-  /** Progress of scanning and encoding (files scanned, files encoded, tokens encoded). */
+  /**
+   * Where passages are encoded. Default: a worker thread started for this run (and stopped
+   * after it), falling back to the caller's thread; a long-lived caller passes its own.
+   */
+  docEncoder?: DocEncoder;
+  /** Progress of indexing: files and encoder tokens done of the estimated totals, and an ETA. */
   onProgress?: (p: IndexProgress) => void;
   /** Cancels indexing between batches; the previous saved index stays as it was. */
   signal?: AbortSignal;
@@ -69,95 +76,193 @@ export interface SearchResult {
   start: number;
   end: number;
   score: number;
+  /** Evidence ranges in the file; always empty for a stale result. */
   highlights: Array<[number, number]>;
   kind: string;
   language: string;
   context: string;
+  /**
+   * The file changed since it was indexed: the offsets may no longer point at the passage, so
+   * there are no highlights (refresh the index, or search with `onStale: 'refresh'`).
+   */
+  stale: boolean;
+  /** MaxSim and BM25 scores behind `score` (absent when that ranking was not used). */
+  dense?: number;
+  lexical?: number;
+}
+
+export interface WorkspaceSearchOptions extends SearchOptions {
+  /**
+   * A result whose file changed since indexing: 'mark' it stale, without highlights (default),
+   * or 'refresh' the index (only changed files are re-read) and search again.
+   */
+  onStale?: 'mark' | 'refresh';
+}
+
+/** Texts read for evidence, kept for the callers that show them next (snippets, the editor). */
+const TEXT_CACHE_FILES = 64;
+
+interface VerifiedText {
+  text: string;
+  /** stat when read: while it is the same, the text need not be read and hashed again. */
+  size: number;
+  mtimeMs: number;
 }
 
 export class WorkspaceSearch {
-  private readonly searcher: Searcher;
+  private searcher: Searcher;
+  /** Recently read file texts that match the index (verified by hash). Bounded. */
+  private readonly texts = new Map<string, VerifiedText>();
 
   private constructor(
     readonly encoder: Encoder,
-    readonly index: WorkspaceIndex,
-    readonly report: WorkspaceReport,
-    private readonly texts: Map<string, string>,
+    private current: WorkspaceIndex,
+    private currentReport: WorkspaceReport,
+    private readonly o: OpenOptions,
     private readonly ownsEncoder: boolean,
   ) {
-    this.searcher = new Searcher(encoder, index, (p) => this.fileText(p));
+    this.searcher = this.newSearcher();
+  }
+
+  /** The index searched now (replaced by refresh()). */
+  get index(): WorkspaceIndex {
+    return this.current;
+  }
+
+  /** What the last indexing run did and left out. */
+  get report(): WorkspaceReport {
+    return this.currentReport;
+  }
+
+  private newSearcher(): Searcher {
+    return new Searcher(this.encoder, this.current, (p) => this.fileText(p));
   }
 
   static async open(rootDir: string, o: OpenOptions): Promise<WorkspaceSearch> {
     const log = o.log ?? (() => {});
     const root = fs.realpathSync(path.resolve(rootDir));
     const encoder = o.encoder ?? (await Encoder.load(path.resolve(o.modelDir)));
-    const persist = o.persist ?? true;
-    const indexDir = persist ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
-    if (indexDir && (indexDir === root || indexDir.startsWith(root + path.sep))) {
-      throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
-    }
-    let previous: WorkspaceIndex | undefined;
-    if (indexDir) {
-      const loaded = loadIndex(indexDir, { root, model: encoder.fingerprint, dim: encoder.dim });
-      if ('index' in loaded) previous = loaded.index;
-      else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
-    }
-    const texts = new Map<string, string>();
-    const skipped: SkippedFile[] = [];
-    const invalidUtf8: string[] = [];
-    const signal = o.signal ?? o.scan?.signal;
-    const scan = scanWorkspace(root, { ...o.scan, signal, onSkip: (s: SkippedFile) => skipped.push(s) });
-    async function* files(): AsyncGenerator<SourceFile> {
-      for await (const f of scan) {
-        if (f.invalidUtf8) invalidUtf8.push(f.path);
-        texts.set(f.path, f.text);
-        yield { path: f.path, text: f.text };
+    try {
+      const persist = o.persist ?? true;
+      const indexDir = persist ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
+      if (indexDir && (indexDir === root || indexDir.startsWith(root + path.sep))) {
+        throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
       }
-    }
-    let lastLog = Date.now();
-    // The total is the previous index's file count (no second walk of the folder to count the
-    // files): an estimate that is exact when no file was added or removed; unknown on a first build.
-    const filesTotal = previous?.files.length;
-    if (filesTotal !== undefined) o.onProgress?.({ filesDone: 0, filesEncoded: 0, tokensEncoded: 0, filesTotal });
-    const { index, stats } = await buildIndex(root, files(), encoder, previous, {
-      extract: o.extract,
-      signal,
-      pauseGate: o.pauseGate,
-      onProgress: (p) => {
-        o.onProgress?.(filesTotal === undefined ? p : { ...p, filesTotal });
-        const now = Date.now();
-        if (now - lastLog > 2000) {
-          lastLog = now;
-          log(`indexing: ${p.filesDone} files scanned, ${p.filesEncoded} encoded, ${p.tokensEncoded} tokens`);
-        }
-      },
-    });
-    const skippedByReason: Record<string, number> = {};
-    for (const s of skipped) skippedByReason[s.reason] = (skippedByReason[s.reason] ?? 0) + 1;
-    const report: WorkspaceReport = { root, indexDir, stats, skipped, skippedByReason, invalidUtf8 };
-    const skippedNote = skipped.length ? `; skipped ${skipped.length} (${Object.entries(skippedByReason).map(([k, v]) => `${v} ${k}`).join(', ')})` : '';
-    const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
-    log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s${skippedNote}${utf8Note}`);
-    if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
-    if (indexDir && (stats.filesEncoded > 0 || !previous || previous.files.length !== index.files.length)) {
-      try {
-        saveIndex(indexDir, index);
-      } catch (e) {
-        log(`index: could not save to ${indexDir}: ${(e as Error).message} (searching without a cache)`);
+      let previous: WorkspaceIndex | undefined;
+      if (indexDir) {
+        const loaded = loadIndex(indexDir, { root, model: encoder.fingerprint, dim: encoder.dim });
+        if ('index' in loaded) previous = loaded.index;
+        else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
       }
+      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o);
+      return new WorkspaceSearch(encoder, index, report, o, !o.encoder);
+    } catch (e) {
+      if (!o.encoder) await encoder.dispose();
+      throw e;
     }
-    return new WorkspaceSearch(encoder, index, report, texts, !o.encoder);
   }
 
+  /**
+   * Brings the index up to date with the folder: files with an unchanged size and mtime are not
+   * read, changed ones are re-encoded, deleted ones dropped; saved when anything changed. The
+   * previous index keeps answering until the new one is complete (and if this fails).
+   */
+  async refresh(options: Pick<OpenOptions, 'signal' | 'pauseGate' | 'onProgress'> = {}): Promise<WorkspaceReport> {
+    // The open's own signal, pause gate and progress belonged to that run, not to this one.
+    const o: OpenOptions = { ...this.o, scan: { ...this.o.scan, signal: undefined }, signal: undefined, pauseGate: undefined, onProgress: undefined, ...options };
+    const { index, report } = await indexFolder(this.current.root, this.currentReport.indexDir, this.encoder, this.current, o);
+    this.current = index;
+    this.currentReport = report;
+    this.texts.clear();
+    const old = this.searcher;
+    this.searcher = this.newSearcher();
+    await old.dispose();
+    return report;
+  }
+
+  /**
+   * A file's text: as verified by the latest searches (the offsets of their results that are not
+   * stale refer to it), else as read from disk now. The index keeps no file texts.
+   */
   fileText(p: string): string {
-    const t = this.texts.get(p);
-    if (t === undefined) throw new Error(`file not in the index: ${p}`);
-    return t;
+    const cached = this.texts.get(p);
+    if (cached !== undefined) return cached.text;
+    if (!this.fileByPath().has(p)) throw new Error(`file not in the index: ${p}`);
+    return readText(path.join(this.current.root, ...p.split('/')));
   }
 
-  async searchHits(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-    return this.searcher.search(query, options);
+  /** How a file on disk compares with its indexed version; the text when it matches. */
+  private async checkFile(p: string): Promise<{ state: 'fresh'; text: VerifiedText } | { state: 'changed' | 'deleted' }> {
+    const file = this.fileByPath().get(p);
+    if (!file) return { state: 'deleted' };
+    const abs = path.join(this.current.root, ...p.split('/'));
+    try {
+      const st = await fs.promises.stat(abs);
+      const cached = this.texts.get(p);
+      if (cached && cached.size === st.size && cached.mtimeMs === st.mtimeMs) return { state: 'fresh', text: cached };
+      const text = decodeFileText(await fs.promises.readFile(abs));
+      return contentHash(text) === file.hash ? { state: 'fresh', text: { text, size: st.size, mtimeMs: st.mtimeMs } } : { state: 'changed' };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return { state: code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? 'deleted' : 'changed' };
+    }
+  }
+
+  private filesByPath: { index: WorkspaceIndex; map: Map<string, IndexedFile> } | undefined;
+  private fileByPath(): Map<string, IndexedFile> {
+    if (this.filesByPath?.index !== this.current) this.filesByPath = { index: this.current, map: new Map(this.current.files.map((f) => [f.path, f])) };
+    return this.filesByPath.map;
+  }
+
+  /** Keeps the texts of the latest search (all of them) and of earlier ones up to the bound. */
+  private remember(fresh: ReadonlyMap<string, VerifiedText>): void {
+    for (const [p, t] of fresh) {
+      this.texts.delete(p);
+      this.texts.set(p, t);
+    }
+    const keep = Math.max(TEXT_CACHE_FILES, fresh.size);
+    for (const p of this.texts.keys()) {
+      if (this.texts.size <= keep) break;
+      this.texts.delete(p);
+    }
+  }
+
+  /**
+   * Ranked hits with evidence, checked against the files on disk first: evidence is computed only
+   * on a file whose content hash still matches the index (never at old offsets); a changed file's
+   * hits are marked stale, a deleted file's dropped.
+   */
+  async searchHits(query: string, options: WorkspaceSearchOptions = {}): Promise<Array<SearchHit & { stale: boolean }>> {
+    const { onStale, ...searchOptions } = options;
+    const top = options.top ?? 10;
+    const states = new Map<string, Awaited<ReturnType<WorkspaceSearch['checkFile']>>>();
+    let hits: SearchHit[] = [];
+    // Deleted files' hits are dropped: ask for as many more as were dropped (a few rounds at most).
+    for (let want = top, round = 0; ; round++) {
+      hits = await this.searcher.search(query, { ...searchOptions, top: want, evidence: false });
+      for (const h of hits) if (!states.has(h.unit.path)) states.set(h.unit.path, await this.checkFile(h.unit.path));
+      const dropped = hits.filter((h) => states.get(h.unit.path)!.state === 'deleted').length;
+      if (dropped === 0 || hits.length < want || round === 3) break;
+      want = top + dropped;
+    }
+    const outdated = [...states.values()].some((s) => s.state !== 'fresh');
+    if (outdated && onStale === 'refresh') {
+      await this.refresh();
+      return this.searchHits(query, { ...options, onStale: 'mark' });
+    }
+    const fresh = new Map<string, VerifiedText>();
+    for (const [p, s] of states) if (s.state === 'fresh') fresh.set(p, s.text);
+    this.remember(fresh);
+    const out: Array<SearchHit & { stale: boolean }> = [];
+    const q = options.evidence === false ? undefined : await this.searcher.encodeQuery(query);
+    for (const h of hits) {
+      const s = states.get(h.unit.path)!;
+      if (s.state === 'deleted' || out.length === top) continue;
+      const stale = s.state === 'changed';
+      const highlights = q && !stale ? this.searcher.evidence(q, h.unit, options.threshold, options.granularity) : [];
+      out.push({ ...h, highlights, stale });
+    }
+    return out;
   }
 
   /** Evidence ranges of one unit for a query (used by tuning and by callers that rank elsewhere). */
@@ -165,16 +270,95 @@ export class WorkspaceSearch {
     return this.searcher.evidence(await this.searcher.encodeQuery(query), unit, threshold, granularity);
   }
 
-  async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {
-    const hits = await this.searcher.search(query, options);
+  async search(query: string, options: WorkspaceSearchOptions = {}): Promise<SearchResult[]> {
+    const hits = await this.searchHits(query, options);
     return hits.map((h) => ({
       path: h.unit.path, start: h.unit.start, end: h.unit.end, score: h.score, highlights: h.highlights,
-      kind: h.unit.kind, language: h.unit.language, context: h.unit.context,
+      kind: h.unit.kind, language: h.unit.language, context: h.unit.context, stale: h.stale,
+      ...(h.dense !== undefined ? { dense: h.dense } : {}), ...(h.lexical !== undefined ? { lexical: h.lexical } : {}),
     }));
   }
 
   async dispose(): Promise<void> {
     await this.searcher.dispose();
+    this.texts.clear();
     if (this.ownsEncoder) await this.encoder.dispose();
   }
+}
+
+/** A file's text decoded as the scan decodes it, so that indexed offsets apply to it. */
+function readText(abs: string): string {
+  return decodeFileText(fs.readFileSync(abs));
+}
+
+/**
+ * One indexing run over a folder: list it (stat only), then stream the files through reading,
+ * extraction and encoding — only the files whose size or mtime changed are read, and no file's
+ * text is kept once its passages are queued. Saves the index when anything changed.
+ */
+async function indexFolder(
+  root: string,
+  indexDir: string | null,
+  encoder: Encoder,
+  previous: WorkspaceIndex | undefined,
+  o: OpenOptions,
+): Promise<{ index: WorkspaceIndex; report: WorkspaceReport }> {
+  const log = o.log ?? (() => {});
+  const skipped: SkippedFile[] = [];
+  const invalidUtf8: string[] = [];
+  const signal = o.signal ?? o.scan?.signal;
+  const scanOptions: ScanOptions = { ...o.scan, signal, onSkip: (s: SkippedFile) => skipped.push(s) };
+  const entries: WorkspaceEntry[] = [];
+  for await (const e of listWorkspace(root, scanOptions)) entries.push(e);
+  const files: SourceFile[] = entries.map((e) => ({
+    path: e.path, size: e.size, mtimeMs: e.mtimeMs,
+    read: async () => {
+      const f = await readEntry(e, scanOptions);
+      if (f?.invalidUtf8) invalidUtf8.push(f.path);
+      return f && { text: f.text, invalidUtf8: f.invalidUtf8 };
+    },
+  }));
+  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log });
+  let lastLog = Date.now();
+  let result: { index: WorkspaceIndex; stats: IndexStats };
+  try {
+    result = await buildIndex(root, files, encoder, previous, {
+      extract: o.extract,
+      signal,
+      pauseGate: o.pauseGate,
+      docEncoder: o.docEncoder ?? ownDocEncoder,
+      onProgress: (p) => {
+        o.onProgress?.(p);
+        const now = Date.now();
+        if (now - lastLog > 2000 && !o.onProgress) {
+          lastLog = now;
+          log(`indexing: ${formatProgress(p)}`);
+        }
+      },
+    });
+  } finally {
+    await ownDocEncoder?.dispose();
+  }
+  if (signal?.aborted) throw new Error('indexing cancelled');
+  const { index, stats } = result;
+  // Files not read this run keep their flag from the run that read them.
+  for (const f of index.files) if (f.invalidUtf8 && !invalidUtf8.includes(f.path)) invalidUtf8.push(f.path);
+  invalidUtf8.sort();
+  const skippedByReason: Record<string, number> = {};
+  for (const s of skipped) skippedByReason[s.reason] = (skippedByReason[s.reason] ?? 0) + 1;
+  const report: WorkspaceReport = { root, indexDir, stats, skipped, skippedByReason, invalidUtf8 };
+  const skippedNote = skipped.length ? `; skipped ${skipped.length} (${Object.entries(skippedByReason).map(([k, v]) => `${v} ${k}`).join(', ')})` : '';
+  const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
+  log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${skippedNote}${utf8Note}`);
+  if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
+  const changed = stats.filesEncoded > 0 || !previous || previous.files.length !== index.files.length
+    || index.files.some((f, i) => f.mtimeMs !== previous.files[i]?.mtimeMs || f.path !== previous.files[i]?.path);
+  if (indexDir && changed) {
+    try {
+      saveIndex(indexDir, index);
+    } catch (e) {
+      log(`index: could not save to ${indexDir}: ${(e as Error).message} (searching without a cache)`);
+    }
+  }
+  return { index, report };
 }

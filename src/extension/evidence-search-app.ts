@@ -8,7 +8,7 @@ import { isSupportedPath } from '../core/extract/index';
 import { setHasResults, setIndexContext } from './context-keys';
 import { EvidenceDecorations } from './evidence-decorations';
 import { CancelledError, FolderIndexes, type FolderResult, type FolderSpec } from './folder-indexes';
-import { summarize } from './index-status';
+import { indexingProgressText, summarize } from './index-status';
 import { openResult } from './result-opener';
 import { ResultsTree, type ResultNode } from './results-tree';
 import { showQuickSearch } from './quick-search';
@@ -42,6 +42,8 @@ export class EvidenceSearchApp implements vscode.Disposable {
       modelDir: this.modelDir(),
       log: (level, message) => this.log[level](message),
       onDidChange: () => this.indexChanged.fire(),
+      // A search met a file changed since indexing: its hits had no highlights; refresh now.
+      onStaleResults: (keys) => this.started && this.scheduleRefresh(keys, 0),
     });
     this.decorations = new EvidenceDecorations(settings.highlightStyle);
     this.treeView = vscode.window.createTreeView('evidenceSearch.results', { treeDataProvider: this.tree, showCollapseAll: true });
@@ -244,7 +246,8 @@ export class EvidenceSearchApp implements vscode.Disposable {
           const s = summarize(this.indexes.states());
           if (s.kind !== 'indexing') return;
           const files = s.filesTotal !== undefined ? `${s.filesScanned}/${s.filesTotal}` : `${s.filesScanned}`;
-          progress.report({ message: s.paused ? vscode.l10n.t('{0}: paused at {1} files', s.name, files) : vscode.l10n.t('{0}: {1} files', s.name, files) });
+          const more = indexingProgressText(s);
+          progress.report({ message: s.paused ? vscode.l10n.t('{0}: paused at {1} files', s.name, files) : `${vscode.l10n.t('{0}: {1} files', s.name, files)}${more ? ` · ${more}` : ''}` });
         });
         try {
           await this.indexes.index(undefined, ac.signal);

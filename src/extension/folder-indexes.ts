@@ -14,10 +14,11 @@ import { indexDirFor } from '../core/cache-dir';
 import { WorkspaceSearch, type SearchResult } from '../core/engine';
 import type { ExtractOptions } from '../core/extract/index';
 import { Encoder } from '../core/model/encoder';
+import { BackgroundEncoder } from '../core/model/worker-encoder';
+import { MultiRootSearch } from '../core/multi-root';
 import type { SearchOptions } from '../core/search/searcher';
 import type { ScanOptions } from '../core/workspace/scan';
 import type { FolderState } from './index-status';
-import { DEFAULT_FUSION, mergeFolderResults } from './result-merge';
 import { indexingKey } from './settings';
 
 export interface FolderSpec {
@@ -35,7 +36,10 @@ export interface FolderResult extends SearchResult {
   dense?: number;
   lexical?: number;
   folder: { key: string; name: string; root: string };
-  /** The file's text as indexed: the result's offsets refer to it. */
+  /**
+   * The file's text as indexed: the result's offsets refer to it (for a stale result, only the
+   * passage's words at their indexed offsets).
+   */
   indexedText: string;
 }
 
@@ -47,6 +51,8 @@ export interface FolderIndexesOptions {
   modelDir: string;
   log: (level: LogLevel, message: string) => void;
   onDidChange?: () => void;
+  /** Folders whose files changed since indexing, found by a search (the caller refreshes them). */
+  onStaleResults?: (keys: string[]) => void;
 }
 
 interface Entry {
@@ -65,6 +71,8 @@ export class CancelledError extends Error {
 export class FolderIndexes {
   private readonly entries = new Map<string, Entry>();
   private encoderPromise: Promise<Encoder> | undefined;
+  /** Encodes on one worker thread (the extension host stays responsive), stopped when idle. */
+  private background: { encoder: Encoder; docs: BackgroundEncoder } | undefined;
   private modelDir: string;
   private queue: Promise<void> = Promise.resolve();
   private readonly queued = new Set<string>();
@@ -119,6 +127,8 @@ export class FolderIndexes {
         e.state = { ...blankState(e.spec) };
       }
       this.changed();
+      await this.background?.docs.dispose();
+      this.background = undefined;
       if (old) await old.then((enc) => enc.dispose(), () => {});
     });
     return true;
@@ -235,21 +245,10 @@ export class FolderIndexes {
       if (failed) throw new Error(failed.state.error ?? 'indexing failed');
       return [];
     }
-    const top = options.top ?? 10;
-    const lists = await Promise.all(
-      ready.map(async (e) => {
-        const search = e.search!;
-        const hits = await search.searchHits(query, { ...options, top });
-        const folder = { key: e.spec.key, name: e.spec.name, root: e.spec.root };
-        return hits.map((h): FolderResult => ({
-          path: h.unit.path, start: h.unit.start, end: h.unit.end, score: h.score, dense: h.dense, lexical: h.lexical,
-          highlights: h.highlights, kind: h.unit.kind, language: h.unit.language, context: h.unit.context,
-          folder, indexedText: search.fileText(h.unit.path),
-        }));
-      }),
-    );
-    const fusion = ready[0].search!.encoder.manifest.fusion ?? DEFAULT_FUSION;
-    return mergeFolderResults(lists, top, fusion);
+    const merged = await new MultiRootSearch(ready.map((e) => ({ key: e.spec.key, name: e.spec.name, root: e.spec.root, search: e.search! }))).search(query, options);
+    const stale = [...new Set(merged.filter((r) => r.stale).map((r) => r.folder.key))];
+    if (stale.length) this.o.onStaleResults?.(stale);
+    return merged.map(({ text, ...r }) => ({ ...r, indexedText: text }));
   }
 
   /** Cancels indexing, forgets every index and deletes the saved ones. */
@@ -272,6 +271,8 @@ export class FolderIndexes {
     this.entries.clear();
     const enc = this.encoderPromise;
     this.encoderPromise = undefined;
+    await this.background?.docs.dispose();
+    this.background = undefined;
     if (enc) await enc.then((e) => e.dispose(), () => {});
   }
 
@@ -279,6 +280,14 @@ export class FolderIndexes {
     const run = this.queue.then(job);
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  private docEncoder(encoder: Encoder): BackgroundEncoder {
+    if (this.background?.encoder !== encoder) {
+      void this.background?.docs.dispose();
+      this.background = { encoder, docs: new BackgroundEncoder(encoder, { log: (m) => this.o.log('warn', m) }) };
+    }
+    return this.background.docs;
   }
 
   private encoder(): Promise<Encoder> {
@@ -308,7 +317,7 @@ export class FolderIndexes {
     const onAbort = (): void => ac.abort();
     outer?.addEventListener('abort', onAbort);
     this.running = ac;
-    entry.state = { ...entry.state, status: 'indexing', filesScanned: 0, filesTotal: undefined, paused: this.paused || undefined, error: undefined };
+    entry.state = { ...entry.state, status: 'indexing', filesScanned: 0, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: this.paused || undefined, error: undefined };
     this.changed();
     const prefix = this.entries.size > 1 ? `[${spec.name}] ` : '';
     try {
@@ -318,6 +327,7 @@ export class FolderIndexes {
         modelDir: this.modelDir,
         encoder,
         indexDir: indexDirFor(this.o.storageDir, spec.root, encoder.fingerprint),
+        docEncoder: this.docEncoder(encoder),
         persist: true,
         scan: spec.scan,
         signal: ac.signal,
@@ -325,11 +335,12 @@ export class FolderIndexes {
         extract: spec.extract,
         onProgress: (p) => {
           if (entry.state.status !== 'indexing') return;
-          // every 20 files: enough for the status bar, few enough events
-          const totalChanged = p.filesTotal !== entry.state.filesTotal;
-          if (totalChanged || p.filesDone - (entry.state.filesScanned ?? 0) >= 20) {
-            entry.state.filesScanned = p.filesDone;
-            entry.state.filesTotal = p.filesTotal;
+          // On a new whole percent, a new total, or every 20 files: enough for the status bar,
+          // few enough events.
+          const percent = p.fraction !== undefined ? Math.floor(p.fraction * 100) : undefined;
+          const st = entry.state;
+          if (p.filesTotal !== st.filesTotal || percent !== st.percent || p.filesDone - (st.filesScanned ?? 0) >= 20) {
+            entry.state = { ...st, filesScanned: p.filesDone, filesTotal: p.filesTotal, percent, etaSeconds: p.etaSeconds };
             this.changed();
           }
         },
@@ -340,18 +351,18 @@ export class FolderIndexes {
       entry.search = search;
       entry.state = {
         ...entry.state, status: 'ready', stale: false, files: r.stats.files, passages: r.stats.units,
-        skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, paused: undefined, error: undefined,
+        skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined, error: undefined,
       };
       for (const s of r.skipped.slice(0, 50)) this.o.log('info', `${prefix}skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
       if (r.skipped.length > 50) this.o.log('info', `${prefix}… and ${r.skipped.length - 50} more skipped files`);
     } catch (e) {
       if (ac.signal.aborted) {
         this.o.log('info', `${prefix}indexing cancelled`);
-        entry.state = { ...entry.state, status: entry.search ? 'ready' : 'idle', filesTotal: undefined, paused: undefined };
+        entry.state = { ...entry.state, status: entry.search ? 'ready' : 'idle', filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined };
       } else {
         const message = (e as Error).message ?? String(e);
         this.o.log('error', `${prefix}indexing failed: ${message}`);
-        entry.state = { ...entry.state, status: 'error', error: message, filesTotal: undefined, paused: undefined };
+        entry.state = { ...entry.state, status: 'error', error: message, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined };
       }
     } finally {
       outer?.removeEventListener('abort', onAbort);

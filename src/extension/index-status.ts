@@ -1,5 +1,6 @@
 // The index state of each workspace folder and its one-line summary (status bar, context keys,
 // welcome views). Pure.
+import { formatEta } from '../core/index/progress-text';
 
 export type FolderIndexStatus = 'idle' | 'indexing' | 'ready' | 'error';
 
@@ -15,6 +16,10 @@ export interface FolderState {
   filesTotal?: number;
   /** While indexing: the job is paused (Pause Indexing); searches use the previous index. */
   paused?: boolean;
+  /** While indexing: whole percent of the work done (encoder tokens, estimated), never decreasing. */
+  percent?: number;
+  /** While indexing: seconds left at the rate so far, once something was encoded. */
+  etaSeconds?: number;
   files: number;
   passages: number;
   skipped: number;
@@ -24,7 +29,7 @@ export interface FolderState {
 export type IndexSummary =
   | { kind: 'none' }
   | { kind: 'idle'; folders: number }
-  | { kind: 'indexing'; filesScanned: number; filesTotal?: number; paused?: true; folder: number; folders: number; name: string }
+  | { kind: 'indexing'; filesScanned: number; filesTotal?: number; percent?: number; etaSeconds?: number; paused?: true; folder: number; folders: number; name: string }
   | { kind: 'error'; message: string; name: string; folders: number }
   | { kind: 'stale'; files: number; passages: number; folders: number }
   | { kind: 'ready'; files: number; passages: number; folders: number };
@@ -37,8 +42,10 @@ export function summarize(states: readonly FolderState[]): IndexSummary {
     const s = states[indexing];
     // n/m only while it is honest: more files than the previous index had means m is unknown.
     const total = s.filesTotal !== undefined && s.filesTotal >= s.filesScanned ? { filesTotal: s.filesTotal } : {};
+    const percent = s.percent !== undefined ? { percent: s.percent } : {};
+    const eta = s.etaSeconds !== undefined && !s.paused ? { etaSeconds: s.etaSeconds } : {};
     return {
-      kind: 'indexing', filesScanned: s.filesScanned, ...total, ...(s.paused ? { paused: true as const } : {}),
+      kind: 'indexing', filesScanned: s.filesScanned, ...total, ...percent, ...eta, ...(s.paused ? { paused: true as const } : {}),
       folder: indexing + 1, folders, name: s.name,
     };
   }
@@ -51,3 +58,11 @@ export function summarize(states: readonly FolderState[]): IndexSummary {
   return { kind: 'ready', files, passages, folders };
 }
 
+
+/** "35% · about 2 min left" while indexing (empty when neither is known yet). Pure, not localised numbers. */
+export function indexingProgressText(s: { percent?: number; etaSeconds?: number; paused?: true }): string {
+  const parts: string[] = [];
+  if (s.percent !== undefined) parts.push(`${s.percent}%`);
+  if (s.etaSeconds !== undefined && !s.paused) parts.push(`${formatEta(s.etaSeconds)} left`);
+  return parts.join(' · ');
+}

@@ -25,7 +25,8 @@ export async function openResult(
   const doc = await vscode.workspace.openTextDocument(resultUri(r));
   const lo = Math.min(r.start, ...r.highlights.map((h) => h[0]));
   const hi = Math.max(r.end, ...r.highlights.map((h) => h[1]));
-  const shift = passageShift(r.indexedText, doc.getText(), lo, hi);
+  // A stale result (its file changed since indexing) has no text to compare with: never highlight.
+  const shift = r.stale ? undefined : passageShift(r.indexedText, doc.getText(), lo, hi);
   if (shift === undefined) {
     decorations.clear();
     const editor = await vscode.window.showTextDocument(doc, { preview: true, preserveFocus: options.preserveFocus });

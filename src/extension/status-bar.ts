@@ -1,6 +1,7 @@
-// The status-bar item: index state (indexing n/m files, paused, ready, stale, error); a click opens the log.
+// The status-bar item: index state (indexing n/m files with percent and time left, paused,
+// ready, stale, error); a click opens the log.
 import * as vscode from 'vscode';
-import type { IndexSummary } from './index-status';
+import { indexingProgressText, type IndexSummary } from './index-status';
 
 export class IndexStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -26,12 +27,13 @@ export class IndexStatusBar implements vscode.Disposable {
       case 'indexing': {
         const where = s.folders > 1 ? ` (${s.folder}/${s.folders})` : '';
         const count = s.filesTotal !== undefined ? `${s.filesScanned}/${s.filesTotal}` : `${s.filesScanned}`;
+        const more = indexingProgressText(s);
         if (s.paused) {
           item.text = `$(debug-pause) ${vscode.l10n.t('Evidence: paused at {0} files', count)}${where}`;
           item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0} is paused; searches use the previous index. Run Resume Indexing to continue.', s.name)} ${click}`;
           item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
         } else {
-          item.text = `$(sync~spin) ${vscode.l10n.t('Evidence: indexing {0} files', count)}${where}`;
+          item.text = `$(sync~spin) ${vscode.l10n.t('Evidence: indexing {0} files', count)}${more ? ` · ${more}` : ''}${where}`;
           item.tooltip = `${vscode.l10n.t('Evidence Search: indexing {0}, folder {1} of {2}.', s.name, s.folder, s.folders)} ${click}`;
         }
         break;

@@ -109,7 +109,7 @@ describe('FolderIndexes pause/resume', () => {
     const job = indexes.index().then(() => (done = true));
     await until(() => indexes.states()[0].filesTotal !== undefined);
     const s = summarize(indexes.states());
-    assert.deepEqual(s, { kind: 'indexing', filesScanned: 0, filesTotal: files, paused: true, folder: 1, folders: 1, name: 'alpha' });
+    assert.deepEqual(s, { kind: 'indexing', filesScanned: 0, filesTotal: files, percent: 0, paused: true, folder: 1, folders: 1, name: 'alpha' });
     const r = await indexes.search('stop the server without dropping requests', { top: 1 });
     assert.equal(r[0].path, 'docs/lifecycle.md', 'the previous index answers while paused');
     await tick(100);

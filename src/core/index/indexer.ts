@@ -5,31 +5,59 @@ import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
 import type { Encoder, DocInput } from '../model/encoder';
+import type { DocEncoder } from '../model/worker-encoder';
 import type { Passage } from '../types';
+import { TokenEstimate } from './token-estimate';
 import { TokenStoreBuilder } from './token-store';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
 
 export interface SourceFile {
   /** Workspace-relative, forward slashes. */
   path: string;
-  text: string;
+  /** The text, when the caller has it at hand; otherwise `read` is called if the file must be read. */
+  text?: string;
+  /** Reads the file now; undefined when it turns out to be left out (binary, unreadable, gone…). */
+  read?: () => Promise<{ text: string; invalidUtf8?: boolean } | undefined>;
+  /**
+   * Bytes and modification time from stat. When both equal the previous index's, the file is
+   * taken as unchanged without being read (what `git checkout` or a build leaves alone costs
+   * nothing). A changed mtime with the same content hash keeps the vectors.
+   */
+  size?: number;
+  mtimeMs?: number;
 }
 
 export interface IndexProgress {
+  /** Files decided (reused, read, or queued for encoding). */
   filesDone: number;
-  filesEncoded: number;
-  tokensEncoded: number;
-  /** Files expected in all, when known (the caller's estimate; filesDone may exceed it). */
+  /** Files in all, when known (a listed folder; the caller's estimate otherwise). */
   filesTotal?: number;
+  filesEncoded: number;
+  /** Encoder tokens done: markers, context and body of every passage window encoded so far. */
+  tokensDone: number;
+  /**
+   * Encoder tokens in all: exact for the files already extracted, estimated for the files still
+   * to read from their size (tokens per byte seen so far). Only known when the input is a list.
+   */
+  tokensTotal?: number;
+  /** 0…1, never decreasing; 1 only on the last event, when everything is committed. */
+  fraction?: number;
+  /** Seconds left at the encoding rate so far (absent until something was encoded). */
+  etaSeconds?: number;
 }
 
 export interface IndexStats {
   files: number;
   filesReused: number;
   filesEncoded: number;
+  /** Files whose text was read and hashed; the others were unchanged by size and mtime. */
+  filesRead: number;
   units: number;
   tokens: number;
+  /** Vectors stored for the files encoded in this run. */
   tokensEncoded: number;
+  /** Encoder tokens run in this run (see IndexProgress.tokensDone). */
+  sequenceTokens: number;
   seconds: number;
 }
 
@@ -38,6 +66,12 @@ export interface IndexerOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Passages encoded per batch (bounded memory). */
   batchPassages?: number;
+  /**
+   * Where batches are encoded: a worker (BackgroundEncoder) or the encoder itself (default).
+   * Up to `inFlight` batches are being encoded while the next files are read and extracted.
+   */
+  docEncoder?: DocEncoder;
+  inFlight?: number;
   signal?: AbortSignal;
   /**
    * Awaited before each encoding batch and between files: indexing waits while the promise is
@@ -102,14 +136,60 @@ export async function buildIndex(
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
   const batchPassages = options.batchPassages ?? 64;
+  const inFlight = Math.max(1, options.inFlight ?? 2);
+  const docEncoder = options.docEncoder ?? encoder;
   const prevFiles = new Map((previous?.files ?? []).map((f) => [f.path, f]));
   const store = new TokenStoreBuilder(encoder.dim);
   const indexedFiles: IndexedFile[] = [];
   const units: IndexedUnit[] = [];
-  const stats: IndexStats = { files: 0, filesReused: 0, filesEncoded: 0, units: 0, tokens: 0, tokensEncoded: 0, seconds: 0 };
-  // Pending work: units waiting for their vectors, grouped by file to keep file order.
+  const stats: IndexStats = { files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0, seconds: 0 };
+  const unchangedByStat = (f: SourceFile, prev: IndexedFile | undefined): boolean =>
+    !!prev && f.mtimeMs !== undefined && f.size !== undefined && prev.mtimeMs === f.mtimeMs && prev.size === f.size;
+
+  // What the run will cost, when the input is a list: files, and bytes still to read.
+  const list = Array.isArray(files) ? (files as SourceFile[]) : undefined;
+  const filesTotal = list?.length;
+  const estimate = new TokenEstimate();
+  if (list) for (const f of list) if (!unchangedByStat(f, prevFiles.get(f.path))) estimate.plan(f.path, f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0));
+  let encodeStarted = 0;
+  let lastFraction = 0;
+  const progress = (final = false): void => {
+    if (!options.onProgress) return;
+    const p: IndexProgress = { filesDone: stats.files, filesEncoded: stats.filesEncoded, tokensDone: stats.sequenceTokens };
+    if (filesTotal !== undefined) {
+      const tokensTotal = final ? stats.sequenceTokens : estimate.total();
+      const raw = tokensTotal > 0 ? stats.sequenceTokens / tokensTotal : filesTotal > 0 ? stats.files / filesTotal : 1;
+      lastFraction = final ? 1 : Math.max(lastFraction, Math.min(0.99, raw));
+      Object.assign(p, { filesTotal: Math.max(filesTotal, stats.files), tokensTotal, fraction: lastFraction });
+      if (stats.sequenceTokens > 0) {
+        const rate = stats.sequenceTokens / Math.max(0.001, (Date.now() - encodeStarted) / 1000);
+        p.etaSeconds = final ? 0 : Math.max(0, (tokensTotal - stats.sequenceTokens) / rate);
+      }
+    }
+    options.onProgress(p);
+  };
+
+  // Files whose passages wait for a batch, in file order.
   let pending: Array<{ file: IndexedFile; items: Array<{ unit: Passage; input: DocInput }> }> = [];
   let pendingCount = 0;
+  // Work committed to the new index strictly in file order: copies of unchanged files (ready at
+  // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
+  // are out at a time, which bounds both memory and how far extraction runs ahead.
+  const jobs: Array<{ encode: boolean; commit: Promise<() => void> }> = [];
+  let encoding = 0;
+  const settle = async (maxEncoding: number): Promise<void> => {
+    while (jobs.length > 0 && (!jobs[0].encode || encoding > maxEncoding)) {
+      const job = jobs.shift()!;
+      if (job.encode) encoding--;
+      (await job.commit)();
+    }
+  };
+  const enqueue = async (encode: boolean, commit: Promise<() => void>): Promise<void> => {
+    commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
+    jobs.push({ encode, commit });
+    if (encode) encoding++;
+    await settle(inFlight);
+  };
 
   const gate = async (): Promise<void> => {
     const { pauseGate, signal } = options;
@@ -131,54 +211,90 @@ export async function buildIndex(
 
   const flush = async (): Promise<void> => {
     await gate();
-    const inputs = pending.flatMap((p) => p.items.map((i) => i.input));
-    const encoded = inputs.length > 0 ? await encoder.encodeDocs(inputs) : [];
-    let k = 0;
-    for (const { file, items } of pending) {
-      file.unitFirst = units.length;
-      for (const item of items) {
-        const e = encoded[k++];
-        const first = store.addFloat(e.vectors, e.starts, e.ends);
-        units.push({ ...item.unit, tokenFirst: first, tokenCount: e.count });
-        stats.tokensEncoded += e.count;
-      }
-      file.unitCount = items.length;
-      indexedFiles.push(file);
-    }
+    const batch = pending;
     pending = [];
     pendingCount = 0;
+    const inputs = batch.flatMap((p) => p.items.map((i) => i.input));
+    const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
+    if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
+    const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
+    await enqueue(true, encoded.then((vectors) => () => {
+      let k = 0;
+      for (const { file, items } of batch) {
+        file.unitFirst = units.length;
+        for (const item of items) {
+          const e = vectors[k++];
+          const first = store.addFloat(e.vectors, e.starts, e.ends);
+          units.push({ ...item.unit, tokenFirst: first, tokenCount: e.count });
+          stats.tokensEncoded += e.count;
+        }
+        file.unitCount = items.length;
+        indexedFiles.push(file);
+      }
+      stats.sequenceTokens += sequenceTokens;
+      progress();
+    }));
   };
 
-  for await (const f of files) {
-    await gate();
-    stats.files++;
-    const hash = contentHash(f.text);
-    const prev = prevFiles.get(f.path);
-    if (prev && previous && prev.hash === hash) {
-      // Unchanged: copy units and vectors, no encoding.
-      if (pendingCount > 0) await flush();
+  const reuse = async (prev: IndexedFile, now: { size?: number; mtimeMs?: number; invalidUtf8?: boolean }): Promise<void> => {
+    if (pending.length > 0) await flush();
+    await enqueue(false, Promise.resolve(() => {
       const first = units.length;
       for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
-        const old = previous.units[u];
-        const at = store.addFrom(previous.store, old.tokenFirst, old.tokenCount);
+        const old = previous!.units[u];
+        const at = store.addFrom(previous!.store, old.tokenFirst, old.tokenCount);
         units.push({ ...old, tokenFirst: at });
       }
-      indexedFiles.push({ ...prev, unitFirst: first });
-      stats.filesReused++;
+      indexedFiles.push({ ...prev, ...now, unitFirst: first });
+    }));
+    stats.filesReused++;
+  };
+
+  progress(); // the totals, before the first file (which may wait at a closed pause gate)
+  for await (const f of files) {
+    await gate();
+    const prev = previous ? prevFiles.get(f.path) : undefined;
+    if (unchangedByStat(f, prev)) {
+      // Same size and mtime as when indexed: unchanged, not even read.
+      stats.files++;
+      await reuse(prev!, {});
+      progress();
+      continue;
+    }
+    const read = f.text !== undefined ? { text: f.text } : await f.read?.();
+    if (!read) {
+      // Left out after all (the reader reported why).
+      if (f.size !== undefined) estimate.skip(f.path, f.size);
+      continue;
+    }
+    stats.files++;
+    stats.filesRead++;
+    const size = f.size ?? Buffer.byteLength(read.text);
+    const hash = contentHash(read.text);
+    const now = { size, mtimeMs: f.mtimeMs, invalidUtf8: read.invalidUtf8 || undefined }; // undefined: not saved
+    if (prev && prev.hash === hash) {
+      // Touched but unchanged (a branch switch back and forth): keep the vectors, note the new mtime.
+      estimate.read(f.path, size, 0);
+      await reuse(prev, now);
     } else {
-      const passages = extractPassages(f.path, f.text, options.extract);
+      const passages = extractPassages(f.path, read.text, options.extract);
       const items = passages.flatMap((p) => unitsForPassage(encoder, p));
-      pending.push({ file: { path: f.path, hash, size: f.text.length, unitFirst: 0, unitCount: 0 }, items });
+      estimate.read(f.path, size, items.reduce((n, it) => n + encoder.sequenceLength(it.input), 0));
+      const file: IndexedFile = { path: f.path, hash, unitFirst: 0, unitCount: 0, ...now };
+      pending.push({ file, items });
       pendingCount += items.length;
       stats.filesEncoded++;
       if (pendingCount >= batchPassages) await flush();
     }
-    options.onProgress?.({ filesDone: stats.files, filesEncoded: stats.filesEncoded, tokensEncoded: stats.tokensEncoded });
+    progress();
   }
-  if (pendingCount > 0 || pending.length > 0) await flush();
+  if (pending.length > 0) await flush();
+  await settle(0);
+  await gate(); // a cancel during the last batches still counts: the caller keeps its old index
   const frozen = store.freeze();
   stats.units = units.length;
   stats.tokens = frozen.count;
   stats.seconds = (Date.now() - t0) / 1000;
+  progress(true);
   return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units, store: frozen }, stats };
 }

@@ -11,9 +11,13 @@ export interface IndexedUnit extends Passage {
 
 export interface IndexedFile {
   path: string;
-  /** sha256 of the file's bytes: unchanged files are never re-encoded. */
+  /** sha256 of the file's text: unchanged files are never re-encoded. */
   hash: string;
+  /** Bytes and modification time when indexed: a file with both unchanged is not even read. */
   size: number;
+  mtimeMs?: number;
+  /** The bytes were not valid UTF-8 (decoded with U+FFFD). */
+  invalidUtf8?: boolean;
   unitFirst: number;
   unitCount: number;
 }

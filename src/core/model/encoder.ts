@@ -57,6 +57,8 @@ export class Encoder {
     private readonly batchSize: number,
     /** A short fingerprint of the model files: index caches are keyed by it. */
     readonly fingerprint: string,
+    /** Where the model was loaded from (an encoding worker loads the same files). */
+    readonly modelDir: string,
   ) {}
 
   static async load(modelDir: string, options: EncoderOptions = {}): Promise<Encoder> {
@@ -99,7 +101,7 @@ export class Encoder {
     }
     const stat = fs.statSync(onnxPath);
     const fingerprint = `${manifest.name}-${stat.size}-${Math.round(stat.mtimeMs)}`;
-    return new Encoder(manifest, tokenizer, ort, session, punct, ids, options.batchSize ?? 32, fingerprint);
+    return new Encoder(manifest, tokenizer, ort, session, punct, ids, options.batchSize ?? 32, fingerprint, path.resolve(modelDir));
   }
 
   get dim(): number {
@@ -116,6 +118,13 @@ export class Encoder {
   contextIds(context: string): Int32Array {
     if (!context) return new Int32Array(0);
     return this.tokenizer.tokenize(context).ids.slice(0, this.manifest.contextMaxTokens);
+  }
+
+  /** Tokens the encoder runs for one passage (markers, context, body): the unit of indexing work. */
+  sequenceLength(d: DocInput): number {
+    const ctx = Math.min(d.contextIds.length, this.manifest.contextMaxTokens);
+    const head = 2 + (ctx > 0 ? ctx + 1 : 0);
+    return Math.min(head + d.bodyIds.length, Math.max(head, this.manifest.docMaxLen));
   }
 
   isPunctuation(id: number): boolean {

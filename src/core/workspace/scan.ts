@@ -18,14 +18,18 @@ import * as path from 'node:path';
 import { isSupportedPath, languageIdForPath } from '../extract/index';
 import type { SkippedFile, SkipReason } from '../types';
 
-export interface WorkspaceFile {
+/** A file the scan's rules admit, known from its folder entry and stat only (not read yet). */
+export interface WorkspaceEntry {
   /** Relative to the root, forward slashes. */
   path: string;
   absPath: string;
-  text: string;
-  /** Size in bytes. */
+  /** Size in bytes (from stat). */
   size: number;
   mtimeMs: number;
+}
+
+export interface WorkspaceFile extends WorkspaceEntry {
+  text: string;
   /** The bytes were not valid UTF-8; invalid sequences became U+FFFD. */
   invalidUtf8: boolean;
 }
@@ -357,7 +361,12 @@ function errCode(e: unknown): string {
 
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-async function loadFile(abs: string, rel: string, st: fs.Stats, rules: Rules): Promise<LoadResult> {
+/** A file's bytes as text, decoded exactly as the scan decodes them (so offsets agree). */
+export function decodeFileText(data: Uint8Array): string {
+  return decoder.decode(data);
+}
+
+async function loadFile(abs: string, rel: string, st: { size: number; mtimeMs: number }, rules: Rules): Promise<LoadResult> {
   const max = rules.maxFileBytes;
   if (st.size > max) return { skip: { path: rel, reason: 'too-large', detail: `${st.size} bytes > ${max}` } };
   let data: Buffer;
@@ -415,6 +424,43 @@ export async function* scanWorkspace(
   report: ScanReport = new ScanReport(),
 ): AsyncGenerator<WorkspaceFile, ScanReport, undefined> {
   const rules = new Rules(options);
+  for await (const entry of walkWorkspace(root, options, report, rules)) {
+    const file = await readEntryWith(entry, rules, report);
+    if (file) yield file;
+  }
+  return report;
+}
+
+/**
+ * Walks `root` like scanWorkspace but reads no file: the entries that pass every rule decided
+ * from names and stat (ignore files, globs, support, size is checked later by readEntry). Lets
+ * a caller count and size the work first, and skip reading files whose stat is unchanged.
+ */
+export function listWorkspace(root: string, options: ScanOptions = {}, report: ScanReport = new ScanReport()): AsyncGenerator<WorkspaceEntry, ScanReport, undefined> {
+  return walkWorkspace(root, options, report, new Rules(options));
+}
+
+/**
+ * Reads one listed entry with the scan's checks (size, binary, minified/generated, UTF-8).
+ * A file left out is recorded in `report` (and `options.onSkip`) and gives undefined.
+ */
+export function readEntry(entry: WorkspaceEntry, options: ScanOptions = {}, report: ScanReport = new ScanReport()): Promise<WorkspaceFile | undefined> {
+  return readEntryWith(entry, new Rules(options), report);
+}
+
+async function readEntryWith(entry: WorkspaceEntry, rules: Rules, report: ScanReport): Promise<WorkspaceFile | undefined> {
+  const r = await loadFile(entry.absPath, entry.path, entry, rules);
+  if ('skip' in r) {
+    report.skip(r.skip, rules.options.onSkip);
+    return undefined;
+  }
+  report.files++;
+  report.bytes += r.file.size;
+  if (r.file.invalidUtf8) report.invalidUtf8.push(entry.path);
+  return r.file;
+}
+
+async function* walkWorkspace(root: string, options: ScanOptions, report: ScanReport, rules: Rules): AsyncGenerator<WorkspaceEntry, ScanReport, undefined> {
   const rootAbs = path.resolve(root);
   const rootReal = await fs.promises.realpath(rootAbs);
   const visited = new Set<string>();
@@ -422,7 +468,7 @@ export async function* scanWorkspace(
 
   const dirKey = (st: fs.Stats, real: string): string => (st.ino ? `${st.dev}:${st.ino}` : real);
 
-  async function* walk(dirAbs: string, dirRel: string, layers: IgnoreLayer[], depth: number): AsyncGenerator<WorkspaceFile> {
+  async function* walk(dirAbs: string, dirRel: string, layers: IgnoreLayer[], depth: number): AsyncGenerator<WorkspaceEntry> {
     let entries: fs.Dirent[];
     try {
       entries = await fs.promises.readdir(dirAbs, { withFileTypes: true });
@@ -506,15 +552,7 @@ export async function* scanWorkspace(
         report.skip({ path: rel, reason: 'unreadable', detail: errCode(e) }, onSkip);
         continue;
       }
-      const r = await loadFile(abs, rel, st, rules);
-      if ('skip' in r) {
-        report.skip(r.skip, onSkip);
-        continue;
-      }
-      report.files++;
-      report.bytes += r.file.size;
-      if (r.file.invalidUtf8) report.invalidUtf8.push(rel);
-      yield r.file;
+      yield { path: rel, absPath: abs, size: st.size, mtimeMs: st.mtimeMs };
     }
   }
 

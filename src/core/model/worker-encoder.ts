@@ -1,0 +1,199 @@
+// Passage encoding on a worker thread. Indexing a folder is mostly ONNX inference; run on the
+// caller's thread it blocks that thread (the VS Code extension host, where every extension
+// lives) for seconds at a time. Here the model runs in one worker (its own session, one intra-op
+// thread) fed bounded batches, while the caller keeps scanning, extracting and answering.
+//
+// The worker entry is dist/encode-worker.js next to the bundle, or src/core/model/encode-worker.ts
+// under tsx (loaded through tsx's require hook). When the worker cannot start or dies, encoding
+// falls back to the caller's thread with a logged reason: slower to live with, never wrong.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DocEncoding, DocInput, Encoder } from './encoder';
+
+/** What the indexer needs to turn passages into vectors (an Encoder itself, or a worker). */
+export interface DocEncoder {
+  encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]>;
+}
+
+/** Set to 0 to encode on the caller's thread (comparisons, debugging). */
+export const WORKER_ENV = 'EVIDENCE_SEARCH_ENCODE_WORKER';
+
+class WorkerFailed extends Error {}
+
+function workerSource(): { code: string; eval: boolean } {
+  const bundled = path.join(__dirname, 'encode-worker.js');
+  if (fs.existsSync(bundled)) return { code: bundled, eval: false };
+  const source = path.join(__dirname, 'encode-worker.ts');
+  if (fs.existsSync(source)) {
+    // Running from the sources (tsx): the worker needs tsx's CommonJS hook to load TypeScript.
+    const hookName = 'tsx/cjs'; // a variable, so that the bundler leaves this lookup alone
+    const hook = require.resolve(hookName);
+    return { code: `require(${JSON.stringify(hook)}); require(${JSON.stringify(source)});`, eval: true };
+  }
+  throw new Error(`no encode-worker.js next to ${__dirname}`);
+}
+
+/** One worker thread with its own copy of the model. Requests are answered in order. */
+export class WorkerEncoder implements DocEncoder {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: DocEncoding[]) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: { id: number; results?: DocEncoding[]; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return; // a request abandoned by terminate()
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      else p.resolve(msg.results!);
+      this.updateRef();
+    });
+    const fail = (e: Error): void => {
+      this.failure ??= new WorkerFailed(`encoding worker stopped: ${e.message}`);
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+  }
+
+  /** Starts the worker and waits until its model is loaded; rejects when it cannot. */
+  static async start(encoder: Encoder, options: { threads?: number } = {}): Promise<WorkerEncoder> {
+    const src = workerSource();
+    const worker = new Worker(src.code, {
+      eval: src.eval,
+      workerData: { modelDir: encoder.modelDir, threads: options.threads ?? 1 },
+      stdout: false,
+      stderr: false,
+    });
+    const ready = await new Promise<{ type: string; fingerprint?: string; message?: string }>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      const onExit = (code: number): void => reject(new Error(`exited with code ${code} while loading the model`));
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.once('message', (m) => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolve(m);
+      });
+    }).catch(async (e: Error) => {
+      await worker.terminate();
+      throw e;
+    });
+    if (ready.type !== 'ready' || ready.fingerprint !== encoder.fingerprint) {
+      await worker.terminate();
+      throw new Error(ready.type === 'failed' ? ready.message! : `the worker loaded another model (${ready.fingerprint})`);
+    }
+    const w = new WorkerEncoder(worker);
+    w.updateRef();
+    return w;
+  }
+
+  encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<DocEncoding[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.updateRef();
+      this.worker.postMessage({ id, docs });
+    });
+  }
+
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** An idle worker must not keep the process alive; one with work must (its answer is awaited). */
+  private updateRef(): void {
+    if (this.pending.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  async dispose(): Promise<void> {
+    this.failure ??= new WorkerFailed('encoding worker disposed');
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+    await this.worker.terminate();
+  }
+}
+
+export interface BackgroundEncoderOptions {
+  log?: (msg: string) => void;
+  /** Stop the worker after this long without work (its model copy is freed); default 60 s. */
+  idleMs?: number;
+  /** false: always encode on the caller's thread. Default: true unless EVIDENCE_SEARCH_ENCODE_WORKER=0. */
+  useWorker?: boolean;
+}
+
+/**
+ * The DocEncoder the indexer uses: a worker started on first use (so an index that is already
+ * up to date costs no model load), stopped when idle, and the caller's thread as the fallback.
+ */
+export class BackgroundEncoder implements DocEncoder {
+  private worker: Promise<WorkerEncoder | undefined> | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private inThread: boolean;
+  private disposed = false;
+
+  constructor(private readonly encoder: Encoder, private readonly o: BackgroundEncoderOptions = {}) {
+    this.inThread = !(o.useWorker ?? process.env[WORKER_ENV] !== '0');
+  }
+
+  /** 'worker' or 'in-thread': where the next batch will be encoded (after a fallback, in-thread). */
+  get mode(): 'worker' | 'in-thread' {
+    return this.inThread ? 'in-thread' : 'worker';
+  }
+
+  async encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
+    const w = this.inThread ? undefined : await this.startWorker();
+    if (!w) return this.encoder.encodeDocs(docs);
+    this.clearIdle();
+    try {
+      return await w.encodeDocs(docs);
+    } catch (e) {
+      if (!(e instanceof WorkerFailed) || this.disposed) throw e;
+      this.fallBack(e.message);
+      return this.encoder.encodeDocs(docs);
+    } finally {
+      if (!w.busy) this.armIdle();
+    }
+  }
+
+  private startWorker(): Promise<WorkerEncoder | undefined> {
+    this.worker ??= WorkerEncoder.start(this.encoder).catch((e: Error) => {
+      this.fallBack(`the encoding worker could not start (${e.message.split('\n')[0]})`);
+      return undefined;
+    });
+    return this.worker;
+  }
+
+  private fallBack(reason: string): void {
+    if (this.inThread) return;
+    this.inThread = true;
+    this.o.log?.(`${reason}; encoding on the main thread instead`);
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private armIdle(): void {
+    this.clearIdle();
+    this.idleTimer = setTimeout(() => void this.stopWorker(), this.o.idleMs ?? 60_000);
+    this.idleTimer.unref();
+  }
+
+  private async stopWorker(): Promise<void> {
+    this.clearIdle();
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await (await w)?.dispose();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stopWorker();
+  }
+}

@@ -1,0 +1,85 @@
+// Encoding on the worker thread gives the vectors of in-thread encoding, bit for bit, in input
+// order; a worker that cannot load its model falls back to the caller's thread with a logged
+// reason (and still gives the same vectors). Shipped model, passages of the fixture README.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { defaultModelDir } from '../../src/core/engine';
+import { extractPassages } from '../../src/core/extract/index';
+import { unitsForPassage } from '../../src/core/index/indexer';
+import { Encoder, type DocEncoding, type DocInput } from '../../src/core/model/encoder';
+import { BackgroundEncoder, WorkerEncoder } from '../../src/core/model/worker-encoder';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workspace');
+
+function sameEncodings(a: DocEncoding[], b: DocEncoding[]): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.equal(a[i].count, b[i].count, `passage ${i}: vector count`);
+    assert.deepEqual(a[i].starts, b[i].starts, `passage ${i}: starts`);
+    assert.deepEqual(a[i].ends, b[i].ends, `passage ${i}: ends`);
+    assert.deepEqual(a[i].vectors, b[i].vectors, `passage ${i}: vectors`);
+  }
+}
+
+describe('encoding on a worker thread', () => {
+  let encoder: Encoder;
+  let inputs: DocInput[];
+  before(async () => {
+    encoder = await Encoder.load(defaultModelDir());
+    inputs = [];
+    for (const rel of ['README.md', 'docs/routing.md', 'src/server.ts']) {
+      const text = fs.readFileSync(path.join(FIXTURE, rel), 'utf8');
+      for (const p of extractPassages(rel, text)) for (const u of unitsForPassage(encoder, p)) inputs.push(u.input);
+    }
+    assert.ok(inputs.length >= 5, `enough passages (${inputs.length})`);
+  });
+  after(async () => {
+    await encoder.dispose();
+  });
+
+  it('gives the same vectors as in-thread encoding, in input order, for concurrent requests', async () => {
+    const expected = await encoder.encodeDocs(inputs);
+    const worker = await WorkerEncoder.start(encoder);
+    try {
+      // Two requests in flight at once, the second a reversed copy: answers keep their own order.
+      const reversed = [...inputs].reverse();
+      const [a, b] = await Promise.all([worker.encodeDocs(inputs), worker.encodeDocs(reversed)]);
+      sameEncodings(a, expected);
+      sameEncodings(b, [...expected].reverse());
+      assert.deepEqual(await worker.encodeDocs([]), []);
+    } finally {
+      await worker.dispose();
+    }
+    await assert.rejects(worker.encodeDocs(inputs), /disposed/);
+  });
+
+  it('BackgroundEncoder: a worker that cannot load the model falls back to this thread, with a reason', async () => {
+    const logs: string[] = [];
+    // The same encoder, but pointing the worker at a folder with no model in it.
+    const broken = Object.create(encoder, { modelDir: { value: path.join(FIXTURE, 'no-model-here') } }) as Encoder;
+    const bg = new BackgroundEncoder(broken, { log: (m) => logs.push(m), useWorker: true });
+    try {
+      assert.equal(bg.mode, 'worker');
+      sameEncodings(await bg.encodeDocs(inputs), await encoder.encodeDocs(inputs));
+      assert.equal(bg.mode, 'in-thread');
+      assert.equal(logs.length, 1, logs.join('\n'));
+      assert.match(logs[0], /encoding worker could not start .*; encoding on the main thread instead/);
+    } finally {
+      await bg.dispose();
+    }
+  });
+
+  it('BackgroundEncoder with a working worker: same vectors, worker mode kept', async () => {
+    const logs: string[] = [];
+    const bg = new BackgroundEncoder(encoder, { log: (m) => logs.push(m), useWorker: true });
+    try {
+      sameEncodings(await bg.encodeDocs(inputs.slice(0, 3)), await encoder.encodeDocs(inputs.slice(0, 3)));
+      assert.equal(bg.mode, 'worker');
+      assert.deepEqual(logs, []);
+    } finally {
+      await bg.dispose();
+    }
+  });
+});
