@@ -228,6 +228,7 @@ describe('MaxSimKernel (wasm SIMD)', () => {
     assert.throws(() => kernel.tokenBuffer(1, 1), /setQuery first/);
     assert.throws(() => kernel.setQuery(new Float32Array(31), 2), /needs rows × dim = 32/);
     assert.throws(() => kernel.setQuery(new Float32Array(32), 0), /rows must be/);
+    assert.throws(() => kernel.setQuery({ codes: new Int8Array(16), scales: new Float32Array([-1]) }, 1), /must be finite and ≥ 0/);
     kernel.setQuery(new Float32Array(32), 2);
     assert.throws(() => kernel.scoreTokenBuffer(1), /call tokenBuffer first/);
     const store = { dim: 16, codes: new Int8Array(160), scales: new Float32Array(10) };

@@ -128,7 +128,8 @@ export class MaxSimKernel {
 
   /**
    * Sets the query: a Float32Array of rows × dim (quantised here to int16 per row), or an
-   * Int8Query (used exactly). Rows must be ≥ 1.
+   * Int8Query (used exactly; its scales must be ≥ 0, as the kernel applies a row's scale after
+   * the max; token scales are applied before it and may have any sign). Rows must be ≥ 1.
    */
   setQuery(query: Float32Array | Int8Query, rows: number): void {
     const D = this.dim;
@@ -168,6 +169,8 @@ export class MaxSimKernel {
         this.halfStep[i] = scale / 2;
       } else {
         scale = query.scales[i];
+        // max_j(scale · x_j) = scale · max_j x_j only for scale ≥ 0
+        if (!(scale >= 0 && scale < Infinity)) throw new RangeError(`MaxSimKernel.setQuery: row ${i} has scale ${scale}; scales must be finite and ≥ 0`);
         for (let d = 0; d < D; d++) q16[base + (d >> 3) * 16 + (d & 7)] = query.codes[i * D + d];
       }
       qs[i] = scale;
