@@ -19,6 +19,17 @@
 //     stays small however large the index is.
 //   - tokenBuffer(tokens, units) + scoreTokenBuffer(units): the caller writes int8 rows (e.g.
 //     decompressed residual codes) straight into wasm memory, with no copy.
+//
+//   const kernel = new MaxSimKernel(dim);          // once per dim (the module compiles once)
+//   kernel.setQuery(queryVectors, rows);            // per query
+//   const scores = kernel.scoreStore(store, units); // or:
+//   const buf = kernel.tokenBuffer(totalTokens, nUnits);
+//   // token j: codes at buf.codes[j * buf.stride …+dim), scale buf.scales[j]; buf.counts[k] = tokens of unit k
+//   kernel.scoreTokenBuffer(nUnits, scores, offset);
+//
+// Speed (src/core/search/simd/bench.ts, 32 rows, dim 128, 2 shared Xeon cores, Node 20): about
+// 185 ms per 10k units × 120 tokens (~26 G int MAC/s, bound by the dot + add per 8 MACs), ~5×
+// onnxruntime's Gemm path and ~60× the JavaScript loop.
 import { MAXSIM_WASM_BASE64 } from './maxsim-wasm';
 
 /** Largest supported dim (after padding to 16): int16 × int8 dot products must fit in int32. */
