@@ -7,6 +7,8 @@ import { buildIndex, type IndexProgress, type IndexStats, type SourceFile } from
 import { loadIndex, saveIndex } from './index/index-file';
 import type { WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
+import type { QueryEncoding } from './model/encoder';
+import type { ExactScores, PruningOptions } from './search/candidate-ranker';
 import { scanWorkspace, type ScanOptions } from './workspace/scan';
 import type { ExtractOptions } from './extract/index';
 import type { SkippedFile } from './types';
@@ -138,7 +140,7 @@ export class WorkspaceSearch {
     const report: WorkspaceReport = { root, indexDir, stats, skipped, skippedByReason, invalidUtf8 };
     const skippedNote = skipped.length ? `; skipped ${skipped.length} (${Object.entries(skippedByReason).map(([k, v]) => `${v} ${k}`).join(', ')})` : '';
     const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
-    log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s${skippedNote}${utf8Note}`);
+    log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s${stats.codecTrained ? ` (compression trained: ${stats.centroids} centroids)` : ''}${skippedNote}${utf8Note}`);
     if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
     if (indexDir && (stats.filesEncoded > 0 || !previous || previous.files.length !== index.files.length)) {
       try {
@@ -163,6 +165,15 @@ export class WorkspaceSearch {
   /** Evidence ranges of one unit for a query (used by tuning and by callers that rank elsewhere). */
   async evidenceFor(query: string, unit: SearchHit['unit'], threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
     return this.searcher.evidence(await this.searcher.encodeQuery(query), unit, threshold, granularity);
+  }
+
+  async encodeQuery(query: string): Promise<QueryEncoding> {
+    return this.searcher.encodeQuery(query);
+  }
+
+  /** Exact dense scores of the units that can rank for a query (all, or the pruned candidates). */
+  async denseScores(q: QueryEncoding, pruning: PruningOptions): Promise<ExactScores> {
+    return this.searcher.denseScores(q, pruning);
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult[]> {

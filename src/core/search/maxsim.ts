@@ -1,7 +1,5 @@
-// MaxSim (ColBERT late interaction) over the compact token store.
-//
-// Passage token vectors are stored as int8 codes with one float scale per vector
-// (v ≈ scale · code), so a dot product is scale_j · Σ_d q_d · code_d.
+// MaxSim (ColBERT late interaction) in plain JavaScript over any TokenStore: the unit's
+// vectors are decoded to float rows once, then compared with the query rows.
 import type { TokenStore } from '../index/token-store';
 
 /**
@@ -12,17 +10,14 @@ export function maxSim(query: Float32Array, rows: number, store: TokenStore, fir
   const D = store.dim;
   const m = best ?? new Float32Array(rows);
   m.fill(-Infinity);
-  const codes = store.codes;
-  const scales = store.scales;
-  const v = new Float32Array(D);
-  for (let j = first; j < first + count; j++) {
-    const s = scales[j];
+  const v = new Float32Array(count * D);
+  store.decode(first, count, v);
+  for (let j = 0; j < count; j++) {
     const base = j * D;
-    for (let d = 0; d < D; d++) v[d] = codes[base + d] * s;
     for (let i = 0; i < rows; i++) {
       const qb = i * D;
       let dot = 0;
-      for (let d = 0; d < D; d++) dot += query[qb + d] * v[d];
+      for (let d = 0; d < D; d++) dot += query[qb + d] * v[base + d];
       if (dot > m[i]) m[i] = dot;
     }
   }
@@ -38,15 +33,14 @@ export function maxSim(query: Float32Array, rows: number, store: TokenStore, fir
 export function tokenMaxima(query: Float32Array, rowStart: number, rowEnd: number, store: TokenStore, first: number, count: number): Float32Array {
   const D = store.dim;
   const out = new Float32Array(count).fill(-Infinity);
+  const v = new Float32Array(count * D);
+  store.decode(first, count, v);
   for (let k = 0; k < count; k++) {
-    const j = first + k;
-    const s = store.scales[j];
-    const base = j * D;
+    const base = k * D;
     for (let i = rowStart; i < rowEnd; i++) {
       let dot = 0;
       const qb = i * D;
-      for (let d = 0; d < D; d++) dot += query[qb + d] * store.codes[base + d];
-      dot *= s;
+      for (let d = 0; d < D; d++) dot += query[qb + d] * v[base + d];
       if (dot > out[k]) out[k] = dot;
     }
   }

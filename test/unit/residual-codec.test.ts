@@ -1,0 +1,166 @@
+// The residual codec and its k-means: deterministic training, and decoded vectors that stay
+// within the bounds the 2-bit buckets allow.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { jsMatMulT } from '../../src/core/gemm';
+import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
+import { centroidCountFor, decodeVectors, encodeResiduals, residualBytes, trainCodec } from '../../src/core/index/residual-codec';
+import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { mulberry32 } from '../../src/core/bench/metrics';
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+}
+
+/** n unit vectors scattered around `clusters` random directions (like token vectors: clustered, not uniform). */
+function clusteredRows(seed: number, n: number, dim: number, clusters: number, spread = 0.3): Float32Array {
+  const r = mulberry32(seed);
+  const centres = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => gauss(r)));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = centres[Math.floor(r() * clusters)];
+    let norm = 0;
+    for (let d = 0; d < dim; d++) {
+      const cn = Math.hypot(...c);
+      out[i * dim + d] = c[d] / cn + (spread * gauss(r)) / Math.sqrt(dim);
+      norm += out[i * dim + d] ** 2;
+    }
+    for (let d = 0; d < dim; d++) out[i * dim + d] /= Math.sqrt(norm);
+  }
+  return out;
+}
+
+const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => {
+  let s = 0;
+  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
+  return s;
+};
+
+describe('sphericalKMeans', () => {
+  it('is deterministic: same seed and points give bit-identical centroids; another seed differs', async () => {
+    const dim = 16;
+    const pts = clusteredRows(1, 600, dim, 12);
+    const a = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 3, matmul: jsMatMulT });
+    const b = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 3, matmul: jsMatMulT });
+    const c = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 4, matmul: jsMatMulT });
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    for (let k = 0; k < 16; k++) assert.ok(Math.abs(dot(a, k * dim, a, k * dim, dim) - 1) < 1e-5, 'unit-norm centroids');
+  });
+
+  it('clamps k to the number of points and finds planted clusters', async () => {
+    const dim = 8;
+    const pts = clusteredRows(2, 5, dim, 5, 0);
+    const c = await sphericalKMeans(pts, 5, dim, { k: 64, iterations: 3, seed: 1, matmul: jsMatMulT });
+    assert.equal(c.length, 5 * dim);
+    // Tight clusters: every point ends up within a tiny angle of its centroid.
+    const many = clusteredRows(3, 400, dim, 4, 0.01);
+    const cents = await sphericalKMeans(many, 400, dim, { k: 4, iterations: 10, seed: 1, matmul: jsMatMulT });
+    const ids = await nearestCentroids(many, 400, cents, 4, dim, jsMatMulT);
+    for (let i = 0; i < 400; i++) assert.ok(dot(many, i * dim, cents, ids[i] * dim, dim) > 0.99, `point ${i}`);
+  });
+
+  it('nearestCentroids returns the largest dot product, lowest id on ties, across blocks', async () => {
+    const dim = 4;
+    const cents = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
+    const pts = new Float32Array([0.9, 0.1, 0, 0, 0.1, 0.9, 0, 0, 0.5, 0.5, 0, 0]);
+    assert.deepEqual(Array.from(await nearestCentroids(pts, 3, cents, 3, dim, jsMatMulT)), [0, 1, 0]);
+  });
+});
+
+describe('residual codec', () => {
+  it('centroid count is the power of two at or below 16·√tokens, within [64, 65536]', () => {
+    assert.equal(centroidCountFor(0), 64);
+    assert.equal(centroidCountFor(10), 64);
+    assert.equal(centroidCountFor(100), 128);
+    assert.equal(centroidCountFor(170392), 4096);
+    assert.equal(centroidCountFor(1e6), 8192);
+    assert.equal(centroidCountFor(1e12), 65536);
+  });
+
+  it('a vector takes 40 bytes at dim 128 (2 centroid id + 32 residual + 4 start + 2 length)', () => {
+    assert.equal(residualBytes(128), 32);
+    assert.equal(residualBytes(5), 2);
+    assert.equal(CompressedTokenStore.bytesPerVector(128), 40);
+  });
+
+  for (const dim of [8, 13, 128]) {
+    it(`round trip at dim ${dim}: each residual lands in its bucket, decodes within the bucket, and dot products stay close`, async () => {
+      const n = 3000;
+      const pts = clusteredRows(10 + dim, n, dim, 40);
+      const codec = await trainCodec(pts.subarray(0, 1500 * dim), 1500, dim, { k: 32, iterations: 6, seed: 5, matmul: jsMatMulT, trainedOnTokens: 1500 });
+      assert.equal(codec.k, 32);
+      assert.ok(codec.normalize, 'unit-norm training vectors → decoded vectors are renormalised');
+      const ids = await nearestCentroids(pts, n, codec.centroids, codec.k, dim, jsMatMulT);
+      const res = new Uint8Array(n * residualBytes(dim));
+      encodeResiduals(codec, pts, n, ids, res);
+      // Without renormalisation, decoded = centroid + bucket weight: check bucket by bucket.
+      const raw = { ...codec, normalize: false };
+      const dec = new Float32Array(n * dim);
+      decodeVectors(raw, ids, res, 0, n, dec);
+      for (let d = 0; d < dim; d++) {
+        const cut = codec.cutoffs.subarray(3 * d, 3 * d + 3);
+        const w = codec.weights.subarray(4 * d, 4 * d + 4);
+        assert.ok(cut[0] <= cut[1] && cut[1] <= cut[2], 'cutoffs ascend');
+        for (let b = 0; b < 4; b++) {
+          if (b > 0) assert.ok(w[b] >= cut[b - 1] - 1e-7, `weight ${b} of dim ${d} is inside its bucket`);
+          if (b < 3) assert.ok(w[b] <= cut[b] + 1e-7, `weight ${b} of dim ${d} is inside its bucket`);
+        }
+        for (let i = 0; i < n; i++) {
+          const r = pts[i * dim + d] - codec.centroids[ids[i] * dim + d];
+          const e = dec[i * dim + d] - pts[i * dim + d];
+          // Inner buckets bound the error by their width; the outer ones by the distance to the cutoff plus theirs.
+          const b = (r >= cut[0] ? 1 : 0) + (r >= cut[1] ? 1 : 0) + (r >= cut[2] ? 1 : 0);
+          const lo = b === 0 ? Math.min(r, w[0]) : cut[b - 1];
+          const hi = b === 3 ? Math.max(r, w[3]) : cut[b];
+          assert.ok(Math.abs(e) <= hi - lo + 1e-6, `vector ${i} dim ${d}: error ${e} outside bucket [${lo}, ${hi}]`);
+        }
+      }
+      // Renormalised decode: unit rows, and query dot products close to the exact ones.
+      decodeVectors(codec, ids, res, 0, n, dec);
+      const q = clusteredRows(99, 20, dim, 40);
+      let sumErr = 0;
+      let maxErr = 0;
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(dot(dec, i * dim, dec, i * dim, dim) - 1) < 1e-4);
+        for (let k = 0; k < 20; k++) {
+          const err = Math.abs(dot(q, k * dim, dec, i * dim, dim) - dot(q, k * dim, pts, i * dim, dim));
+          sumErr += err;
+          maxErr = Math.max(maxErr, err);
+        }
+      }
+      // A unit query and unit vectors: |q·(v̂ − v)| ≤ ‖v̂ − v‖ ≤ 2; these clustered vectors do far better.
+      assert.ok(sumErr / (n * 20) < 0.05, `mean |Δ dot| ${sumErr / (n * 20)}`);
+      assert.ok(maxErr < 0.5, `max |Δ dot| ${maxErr}`);
+    });
+  }
+
+  it('the store builder compresses, copies bit for bit with addFrom, and keeps spans', async () => {
+    const dim = 8;
+    const pts = clusteredRows(7, 200, dim, 10);
+    const codec = await trainCodec(pts, 200, dim, { k: 16, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: 200 });
+    const b = new CompressedStoreBuilder(codec, 1);
+    const starts = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : 10 * k));
+    const ends = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : 10 * k + 3 + (k % 4)));
+    assert.equal(await b.addFloat(pts, starts, ends, jsMatMulT), 0);
+    const a = b.freeze();
+    assert.equal(a.count, 200);
+    for (let k = 0; k < 200; k++) {
+      assert.equal(a.spanStart(k), starts[k]);
+      assert.equal(a.spanEnd(k), ends[k]);
+    }
+    const c = new CompressedStoreBuilder(codec, 2);
+    await c.addFloat(pts.subarray(0, 3 * dim), starts.subarray(0, 3), ends.subarray(0, 3), jsMatMulT);
+    assert.equal(c.addFrom(a, 50, 100), 3);
+    const s = c.freeze();
+    assert.deepEqual(s.centroidIds.subarray(3), a.centroidIds.subarray(50, 150));
+    assert.deepEqual(s.residuals.subarray(3 * residualBytes(dim)), a.residuals.subarray(50 * residualBytes(dim), 150 * residualBytes(dim)));
+    const x = new Float32Array(100 * dim);
+    const y = new Float32Array(100 * dim);
+    s.decode(3, 100, x);
+    a.decode(50, 100, y);
+    assert.deepEqual(x, y);
+    const other = { ...codec };
+    assert.throws(() => new CompressedStoreBuilder(other).addFrom(a, 0, 1), /same codec/);
+  });
+});
