@@ -26,7 +26,7 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
     return s / 2147483647;
   };
   const floats = (n: number): Float32Array => Float32Array.from({ length: n }, () => rnd() * 2 - 1);
-  const codec: ResidualCodec = { dim, k, centroids: floats(k * dim), cutoffs: floats(3 * dim), weights: floats(4 * dim), normalize: seed % 2 === 1, trainedOnTokens: 100 + seed };
+  const codec: ResidualCodec = { dim, k, centroids: floats(k * dim), cutoffs: floats(3 * dim), weights: floats(4 * dim), normMin: 0.05, normMax: 0.5 + seed / 7, normalize: seed % 2 === 1, trainedOnTokens: 100 + seed };
   const indexedFiles: IndexedFile[] = [];
   const units: IndexedUnit[] = [];
   let count = 0;
@@ -48,9 +48,10 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
   const store = new CompressedTokenStore(
     codec, count,
     Uint16Array.from({ length: count }, () => Math.floor(rnd() * k)),
+    Uint8Array.from({ length: count }, () => Math.floor(rnd() * 256)),
     Uint8Array.from({ length: count * residualBytes(dim) }, () => Math.floor(rnd() * 256)),
     Int32Array.from({ length: count }, (_, j) => (j % 3 === 0 ? -1 : 5 * j)),
-    Uint16Array.from({ length: count }, (_, j) => (j % 3 === 0 ? 0 : 1 + (j % 5))),
+    Uint8Array.from({ length: count }, (_, j) => (j % 3 === 0 ? 0 : 1 + (j % 5))),
   );
   return { root: ROOT, modelFingerprint: MODEL, files: indexedFiles, units, store, encodedSinceTraining: seed };
 }
@@ -68,11 +69,12 @@ function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
   // deepEqual on typed arrays compares type and every element.
   assert.deepEqual(a.store.codec, b.store.codec);
   assert.deepEqual(a.store.centroidIds, b.store.centroidIds);
+  assert.deepEqual(a.store.norms, b.store.norms);
   assert.deepEqual(a.store.residuals, b.store.residuals);
   assert.deepEqual(a.store.starts, b.store.starts);
   assert.deepEqual(a.store.lengths, b.store.lengths);
   assert.ok(b.store.codec.centroids instanceof Float32Array && b.store.residuals instanceof Uint8Array);
-  assert.ok(b.store.starts instanceof Int32Array && b.store.lengths instanceof Uint16Array && b.store.centroidIds instanceof Uint16Array);
+  assert.ok(b.store.starts instanceof Int32Array && b.store.lengths instanceof Uint8Array && b.store.centroidIds instanceof Uint16Array);
 }
 
 function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
@@ -125,7 +127,7 @@ describe('saveIndex / loadIndex', () => {
       ...ix,
       store: new CompressedTokenStore(
         { ...c, centroids: pad(c.centroids, 1), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
-        st.count, pad(st.centroidIds, 1), pad(st.residuals, 3), pad(st.starts, 2), pad(st.lengths, 5),
+        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.residuals, 3), pad(st.starts, 2), pad(st.lengths, 5),
       ),
     };
     assert.ok(viewIx.store.residuals.byteOffset > 0);
@@ -263,7 +265,7 @@ describe('saveIndex / loadIndex', () => {
 
   it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {
     const ix = makeIndex();
-    for (const edit of [{ codec: undefined }, { codec: null }, { codec: { k: 'x', normalize: true, trainedOnTokens: 1 } }, { codec: { k: 70000, normalize: true, trainedOnTokens: 1 } }, { encodedSinceTraining: 'many' }]) {
+    for (const edit of [{ codec: undefined }, { codec: null }, { codec: { k: 'x', normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { codec: { k: 70000, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { codec: { k: 3, normMin: 0, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { encodedSinceTraining: 'many' }]) {
       const dir = tmpDir();
       saveIndex(dir, ix);
       const metaPath = path.join(dir, 'index.json');

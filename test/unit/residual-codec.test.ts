@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
-import { centroidCountFor, decodeVectors, encodeResiduals, residualBytes, trainCodec } from '../../src/core/index/residual-codec';
+import { centroidCountFor, decodeVectors, encodeResiduals, normCode, normValue, residualBytes, trainCodec } from '../../src/core/index/residual-codec';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
@@ -78,7 +78,7 @@ describe('residual codec', () => {
     assert.equal(centroidCountFor(1e12), 65536);
   });
 
-  it('a vector takes 40 bytes at dim 128 (2 centroid id + 32 residual + 4 start + 2 length)', () => {
+  it('a vector takes 40 bytes at dim 128 (2 centroid id + 1 residual length + 32 residual codes + 4 start + 1 span length)', () => {
     assert.equal(residualBytes(128), 32);
     assert.equal(residualBytes(5), 2);
     assert.equal(CompressedTokenStore.bytesPerVector(128), 40);
@@ -93,11 +93,22 @@ describe('residual codec', () => {
       assert.ok(codec.normalize, 'unit-norm training vectors → decoded vectors are renormalised');
       const ids = await nearestCentroids(pts, n, codec.centroids, codec.k, dim, jsMatMulT);
       const res = new Uint8Array(n * residualBytes(dim));
-      encodeResiduals(codec, pts, n, ids, res);
-      // Without renormalisation, decoded = centroid + bucket weight: check bucket by bucket.
+      const norms = new Uint8Array(n);
+      encodeResiduals(codec, pts, n, ids, res, norms);
+      // Without renormalisation, decoded = centroid + stored length × bucket value: check bucket by bucket.
       const raw = { ...codec, normalize: false };
       const dec = new Float32Array(n * dim);
-      decodeVectors(raw, ids, res, 0, n, dec);
+      decodeVectors(raw, ids, norms, res, 0, n, dec);
+      for (let i = 0; i < n; i++) {
+        let len = 0;
+        for (let d = 0; d < dim; d++) len += (pts[i * dim + d] - codec.centroids[ids[i] * dim + d]) ** 2;
+        len = Math.sqrt(len);
+        // The stored length is the nearest of the 256 log-scale levels (within the trained range).
+        const clamped = Math.min(codec.normMax, Math.max(codec.normMin, len));
+        const stored = normValue(codec, norms[i]);
+        assert.equal(norms[i], normCode(codec, len));
+        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-6, `vector ${i}: length ${len} stored as ${stored}`);
+      }
       for (let d = 0; d < dim; d++) {
         const cut = codec.cutoffs.subarray(3 * d, 3 * d + 3);
         const w = codec.weights.subarray(4 * d, 4 * d + 4);
@@ -107,17 +118,18 @@ describe('residual codec', () => {
           if (b < 3) assert.ok(w[b] <= cut[b] + 1e-7, `weight ${b} of dim ${d} is inside its bucket`);
         }
         for (let i = 0; i < n; i++) {
-          const r = pts[i * dim + d] - codec.centroids[ids[i] * dim + d];
-          const e = dec[i * dim + d] - pts[i * dim + d];
-          // Inner buckets bound the error by their width; the outer ones by the distance to the cutoff plus theirs.
-          const b = (r >= cut[0] ? 1 : 0) + (r >= cut[1] ? 1 : 0) + (r >= cut[2] ? 1 : 0);
-          const lo = b === 0 ? Math.min(r, w[0]) : cut[b - 1];
-          const hi = b === 3 ? Math.max(r, w[3]) : cut[b];
-          assert.ok(Math.abs(e) <= hi - lo + 1e-6, `vector ${i} dim ${d}: error ${e} outside bucket [${lo}, ${hi}]`);
+          const len = normValue(codec, norms[i]);
+          const u = (pts[i * dim + d] - codec.centroids[ids[i] * dim + d]) / len;
+          const e = (dec[i * dim + d] - pts[i * dim + d]) / len;
+          // Inner buckets bound the (scaled) error by their width; the outer ones by the distance to the cutoff plus theirs.
+          const b = (u >= cut[0] ? 1 : 0) + (u >= cut[1] ? 1 : 0) + (u >= cut[2] ? 1 : 0);
+          const lo = b === 0 ? Math.min(u, w[0]) : cut[b - 1];
+          const hi = b === 3 ? Math.max(u, w[3]) : cut[b];
+          assert.ok(Math.abs(e) <= hi - lo + 1e-5, `vector ${i} dim ${d}: scaled error ${e} outside bucket [${lo}, ${hi}]`);
         }
       }
       // Renormalised decode: unit rows, and query dot products close to the exact ones.
-      decodeVectors(codec, ids, res, 0, n, dec);
+      decodeVectors(codec, ids, norms, res, 0, n, dec);
       const q = clusteredRows(99, 20, dim, 40);
       let sumErr = 0;
       let maxErr = 0;
@@ -141,19 +153,21 @@ describe('residual codec', () => {
     const codec = await trainCodec(pts, 200, dim, { k: 16, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: 200 });
     const b = new CompressedStoreBuilder(codec, 1);
     const starts = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : 10 * k));
-    const ends = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : 10 * k + 3 + (k % 4)));
+    const ends = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : k === 9 ? 10 * k + 1000 : 10 * k + 3 + (k % 4)));
     assert.equal(await b.addFloat(pts, starts, ends, jsMatMulT), 0);
     const a = b.freeze();
     assert.equal(a.count, 200);
     for (let k = 0; k < 200; k++) {
       assert.equal(a.spanStart(k), starts[k]);
-      assert.equal(a.spanEnd(k), ends[k]);
+      // A span longer than 255 (an [UNK] for a very long word) is clipped.
+      assert.equal(a.spanEnd(k), k === 9 ? 10 * k + 255 : ends[k]);
     }
     const c = new CompressedStoreBuilder(codec, 2);
     await c.addFloat(pts.subarray(0, 3 * dim), starts.subarray(0, 3), ends.subarray(0, 3), jsMatMulT);
     assert.equal(c.addFrom(a, 50, 100), 3);
     const s = c.freeze();
     assert.deepEqual(s.centroidIds.subarray(3), a.centroidIds.subarray(50, 150));
+    assert.deepEqual(s.norms.subarray(3), a.norms.subarray(50, 150));
     assert.deepEqual(s.residuals.subarray(3 * residualBytes(dim)), a.residuals.subarray(50 * residualBytes(dim), 150 * residualBytes(dim)));
     const x = new Float32Array(100 * dim);
     const y = new Float32Array(100 * dim);

@@ -16,8 +16,8 @@ type BenchQuery = { id: string; query: string };
 
 const TOP = 10;
 const SETTINGS: PruningOptions[] = [
-  { nprobe: 2, ncandidates: 128 }, { nprobe: 4, ncandidates: 256 }, { nprobe: 8, ncandidates: 256 },
-  { nprobe: 8, ncandidates: 512 }, { nprobe: 16, ncandidates: 1024 },
+  { nprobe: 2, ncandidates: 128 }, { nprobe: 4, ncandidates: 128 }, { nprobe: 4, ncandidates: 256 },
+  { nprobe: 8, ncandidates: 256 }, { nprobe: 8, ncandidates: 512 }, { nprobe: 16, ncandidates: 1024 },
 ];
 
 /** The workspace's units encoded again, in index order, kept as exact float32 vectors. */

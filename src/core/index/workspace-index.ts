@@ -33,6 +33,6 @@ export interface WorkspaceIndex {
 export function emptyIndex(root: string, modelFingerprint: string, dim: number): WorkspaceIndex {
   return {
     root, modelFingerprint, files: [], units: [], encodedSinceTraining: 0,
-    store: new CompressedTokenStore(emptyCodec(dim), 0, new Uint16Array(0), new Uint8Array(0), new Int32Array(0), new Uint16Array(0)),
+    store: new CompressedTokenStore(emptyCodec(dim), 0, new Uint16Array(0), new Uint8Array(0), new Uint8Array(0), new Int32Array(0), new Uint8Array(0)),
   };
 }
