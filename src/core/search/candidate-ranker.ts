@@ -17,7 +17,7 @@ export interface PruningOptions {
   ncandidates: number;
 }
 
-export const DEFAULT_PRUNING: PruningOptions = { nprobe: 8, ncandidates: 512 };
+export const DEFAULT_PRUNING: PruningOptions = { nprobe: 4, ncandidates: 256 };
 
 export interface ExactScores {
   /** Unit indices that were scored exactly (no repeats). */
