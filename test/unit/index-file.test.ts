@@ -26,7 +26,10 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
     return s / 2147483647;
   };
   const floats = (n: number): Float32Array => Float32Array.from({ length: n }, () => rnd() * 2 - 1);
-  const codec: ResidualCodec = { dim, k, centroids: floats(k * dim), cutoffs: floats(3 * dim), weights: floats(4 * dim), normMin: 0.05, normMax: 0.5 + seed / 7, normalize: seed % 2 === 1, trainedOnTokens: 100 + seed };
+  const codec: ResidualCodec = {
+    dim, k, centroids: floats(k * dim), rotation: floats(dim * dim), wideDims: dim >= 4 ? 2 : 0, narrowDims: dim >= 4 ? Math.min(dim - 2, 4 * (residualBytes(dim) - 1)) : dim, cutoffs: floats(15 * dim), weights: floats(16 * dim),
+    normMin: 0.05, normMax: 0.5 + seed / 7, normalize: seed % 2 === 1, trainedOnTokens: 100 + seed,
+  };
   const indexedFiles: IndexedFile[] = [];
   const units: IndexedUnit[] = [];
   let count = 0;
@@ -126,7 +129,7 @@ describe('saveIndex / loadIndex', () => {
     const viewIx: WorkspaceIndex = {
       ...ix,
       store: new CompressedTokenStore(
-        { ...c, centroids: pad(c.centroids, 1), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
+        { ...c, centroids: pad(c.centroids, 1), rotation: pad(c.rotation, 4), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
         st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.residuals, 3), pad(st.starts, 2), pad(st.lengths, 5),
       ),
     };
@@ -265,7 +268,9 @@ describe('saveIndex / loadIndex', () => {
 
   it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {
     const ix = makeIndex();
-    for (const edit of [{ codec: undefined }, { codec: null }, { codec: { k: 'x', normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { codec: { k: 70000, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { codec: { k: 3, normMin: 0, normMax: 1, normalize: true, trainedOnTokens: 1 } }, { encodedSinceTraining: 'many' }]) {
+    const goodCodec = { k: 3, wideDims: 2, narrowDims: 3, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 };
+    for (const edit of [{ codec: undefined }, { codec: null }, { codec: { ...goodCodec, k: 'x' } }, { codec: { ...goodCodec, k: 70000 } }, { codec: { ...goodCodec, normMin: 0 } },
+      { codec: { ...goodCodec, wideDims: 3 } }, { codec: { ...goodCodec, narrowDims: 200 } }, { codec: { ...goodCodec, wideDims: undefined } }, { encodedSinceTraining: 'many' }]) {
       const dir = tmpDir();
       saveIndex(dir, ix);
       const metaPath = path.join(dir, 'index.json');

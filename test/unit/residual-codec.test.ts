@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
-import { centroidCountFor, decodeVectors, encodeResiduals, normCode, normValue, residualBytes, trainCodec } from '../../src/core/index/residual-codec';
+import { centroidCountFor, codeBits, decodeVectors, encodeResiduals, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
+import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
@@ -85,58 +86,72 @@ describe('residual codec', () => {
   });
 
   for (const dim of [8, 13, 128]) {
-    it(`round trip at dim ${dim}: each residual lands in its bucket, decodes within the bucket, and dot products stay close`, async () => {
+    it(`round trip at dim ${dim}: codes land in their buckets, decode within them, and dot products stay close`, async () => {
       const n = 3000;
       const pts = clusteredRows(10 + dim, n, dim, 40);
       const codec = await trainCodec(pts.subarray(0, 1500 * dim), 1500, dim, { k: 32, iterations: 6, seed: 5, matmul: jsMatMulT, trainedOnTokens: 1500 });
       assert.equal(codec.k, 32);
       assert.ok(codec.normalize, 'unit-norm training vectors → decoded vectors are renormalised');
-      const ids = await nearestCentroids(pts, n, codec.centroids, codec.k, dim, jsMatMulT);
+      // The rotation is orthonormal; the coded axes use exactly the residual bytes.
+      for (let a = 0; a < dim; a++) {
+        for (let b = 0; b < dim; b++) assert.ok(Math.abs(dot(codec.rotation, a * dim, codec.rotation, b * dim, dim) - (a === b ? 1 : 0)) < 1e-4);
+      }
+      assert.ok(codec.wideDims / 2 + Math.ceil(codec.narrowDims / 4) <= residualBytes(dim));
+      assert.ok(codec.wideDims % 2 === 0 && codec.wideDims + codec.narrowDims <= dim);
+      const rotated = rotateRows(codec.rotation, pts, n, dim);
+      const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
       const res = new Uint8Array(n * residualBytes(dim));
       const norms = new Uint8Array(n);
-      encodeResiduals(codec, pts, n, ids, res, norms);
+      encodeResiduals(codec, rotated, n, ids, res, norms);
       // Without renormalisation, decoded = centroid + stored length × bucket value: check bucket by bucket.
       const raw = { ...codec, normalize: false };
       const dec = new Float32Array(n * dim);
       decodeVectors(raw, ids, norms, res, 0, n, dec);
       for (let i = 0; i < n; i++) {
         let len = 0;
-        for (let d = 0; d < dim; d++) len += (pts[i * dim + d] - codec.centroids[ids[i] * dim + d]) ** 2;
+        for (let d = 0; d < dim; d++) len += (rotated[i * dim + d] - codec.centroids[ids[i] * dim + d]) ** 2;
         len = Math.sqrt(len);
         // The stored length is the nearest of the 256 log-scale levels (within the trained range).
         const clamped = Math.min(codec.normMax, Math.max(codec.normMin, len));
         const stored = normValue(codec, norms[i]);
         assert.equal(norms[i], normCode(codec, len));
-        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-6, `vector ${i}: length ${len} stored as ${stored}`);
+        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
       }
       for (let d = 0; d < dim; d++) {
-        const cut = codec.cutoffs.subarray(3 * d, 3 * d + 3);
-        const w = codec.weights.subarray(4 * d, 4 * d + 4);
-        assert.ok(cut[0] <= cut[1] && cut[1] <= cut[2], 'cutoffs ascend');
-        for (let b = 0; b < 4; b++) {
-          if (b > 0) assert.ok(w[b] >= cut[b - 1] - 1e-7, `weight ${b} of dim ${d} is inside its bucket`);
-          if (b < 3) assert.ok(w[b] <= cut[b] + 1e-7, `weight ${b} of dim ${d} is inside its bucket`);
+        const buckets = 1 << codeBits(codec, d);
+        const w = codec.weights.subarray(16 * d, 16 * d + buckets);
+        if (buckets === 1) {
+          for (let i = 0; i < n; i++) assert.ok(Math.abs(dec[i * dim + d] - codec.centroids[ids[i] * dim + d] - normValue(codec, norms[i]) * w[0]) < 1e-5);
+          continue;
+        }
+        const cut = codec.cutoffs.subarray(15 * d, 15 * d + buckets - 1);
+        for (let b = 0; b + 1 < cut.length; b++) assert.ok(cut[b] <= cut[b + 1], 'cutoffs ascend');
+        for (let b = 0; b < buckets; b++) {
+          if (b > 0) assert.ok(w[b] >= cut[b - 1] - 1e-6, `weight ${b} of coordinate ${d} is inside its bucket`);
+          if (b < buckets - 1) assert.ok(w[b] <= cut[b] + 1e-6, `weight ${b} of coordinate ${d} is inside its bucket`);
         }
         for (let i = 0; i < n; i++) {
           const len = normValue(codec, norms[i]);
-          const u = (pts[i * dim + d] - codec.centroids[ids[i] * dim + d]) / len;
-          const e = (dec[i * dim + d] - pts[i * dim + d]) / len;
+          const u = (rotated[i * dim + d] - codec.centroids[ids[i] * dim + d]) / len;
+          const e = (dec[i * dim + d] - rotated[i * dim + d]) / len;
           // Inner buckets bound the (scaled) error by their width; the outer ones by the distance to the cutoff plus theirs.
-          const b = (u >= cut[0] ? 1 : 0) + (u >= cut[1] ? 1 : 0) + (u >= cut[2] ? 1 : 0);
+          let b = 0;
+          while (b < buckets - 1 && u >= cut[b]) b++;
           const lo = b === 0 ? Math.min(u, w[0]) : cut[b - 1];
-          const hi = b === 3 ? Math.max(u, w[3]) : cut[b];
-          assert.ok(Math.abs(e) <= hi - lo + 1e-5, `vector ${i} dim ${d}: scaled error ${e} outside bucket [${lo}, ${hi}]`);
+          const hi = b === buckets - 1 ? Math.max(u, w[b]) : cut[b];
+          assert.ok(Math.abs(e) <= hi - lo + 1e-5, `vector ${i} coordinate ${d}: scaled error ${e} outside bucket [${lo}, ${hi}]`);
         }
       }
-      // Renormalised decode: unit rows, and query dot products close to the exact ones.
+      // Renormalised decode: unit rows, and dot products with rotated query rows close to the exact ones.
       decodeVectors(codec, ids, norms, res, 0, n, dec);
       const q = clusteredRows(99, 20, dim, 40);
+      const qr = rotateRows(codec.rotation, q, 20, dim);
       let sumErr = 0;
       let maxErr = 0;
       for (let i = 0; i < n; i++) {
         assert.ok(Math.abs(dot(dec, i * dim, dec, i * dim, dim) - 1) < 1e-4);
         for (let k = 0; k < 20; k++) {
-          const err = Math.abs(dot(q, k * dim, dec, i * dim, dim) - dot(q, k * dim, pts, i * dim, dim));
+          const err = Math.abs(dot(qr, k * dim, dec, i * dim, dim) - dot(q, k * dim, pts, i * dim, dim));
           sumErr += err;
           maxErr = Math.max(maxErr, err);
         }
@@ -146,6 +161,53 @@ describe('residual codec', () => {
       assert.ok(maxErr < 0.5, `max |Δ dot| ${maxErr}`);
     });
   }
+
+  it('residuals confined to a few directions: those axes get the wide codes and nothing is lost elsewhere', async () => {
+    // Vectors = one of 8 centres + noise in a 6-dimensional subspace of 32 dimensions.
+    const dim = 32;
+    const r = mulberry32(5);
+    const centres = clusteredRows(6, 8, dim, 8, 0);
+    const n = 2000;
+    const pts = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(r() * 8);
+      for (let d = 0; d < dim; d++) pts[i * dim + d] = centres[c * dim + d] + (d < 6 ? 0.2 * gauss(r) : 0);
+    }
+    const codec = await trainCodec(pts, n, dim, { k: 8, iterations: 5, seed: 1, matmul: jsMatMulT, trainedOnTokens: n });
+    assert.ok(codec.wideDims >= 6, `6 strong axes get 4-bit codes (wide: ${codec.wideDims})`);
+    const rotated = rotateRows(codec.rotation, pts, n, dim);
+    const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
+    const res = new Uint8Array(n * residualBytes(dim));
+    const norms = new Uint8Array(n);
+    encodeResiduals(codec, rotated, n, ids, res, norms);
+    const dec = new Float32Array(n * dim);
+    decodeVectors(codec, ids, norms, res, 0, n, dec);
+    let err = 0;
+    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) err += (dec[i * dim + d] - rotated[i * dim + d]) ** 2;
+    assert.ok(Math.sqrt(err / n) < 0.05, `rms reconstruction error ${Math.sqrt(err / n)}`);
+  });
+
+  it('symmetricEigen: values descending, orthonormal vectors, A·v = λ·v', () => {
+    const n = 6;
+    const r = mulberry32(3);
+    const b = Float64Array.from({ length: n * n }, () => r() - 0.5);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += b[i * n + k] * b[j * n + k];
+    const { values, vectors } = symmetricEigen(a, n);
+    for (let i = 1; i < n; i++) assert.ok(values[i - 1] >= values[i]);
+    for (let e = 0; e < n; e++) {
+      for (let i = 0; i < n; i++) {
+        let av = 0;
+        for (let k = 0; k < n; k++) av += a[i * n + k] * vectors[e * n + k];
+        assert.ok(Math.abs(av - values[e] * vectors[e * n + i]) < 1e-9);
+      }
+      for (let f = 0; f < n; f++) {
+        let d = 0;
+        for (let k = 0; k < n; k++) d += vectors[e * n + k] * vectors[f * n + k];
+        assert.ok(Math.abs(d - (e === f ? 1 : 0)) < 1e-9);
+      }
+    }
+  });
 
   it('the store builder compresses, copies bit for bit with addFrom, and keeps spans', async () => {
     const dim = 8;

@@ -68,8 +68,8 @@ export async function runAgreement(ws: WorkspaceSearch, queries: readonly BenchQ
     }
     const n = queries.length;
     const bytes = CompressedTokenStore.bytesPerVector(compressed.dim);
-    const codecBytes = 4 * (compressed.codec.k * compressed.dim + 7 * compressed.dim);
-    rows.push(`agreement: ${queries.length} queries, ${units.length} units, ${compressed.count} token vectors, ${compressed.codec.k} centroids`);
+    const codecBytes = 4 * (compressed.codec.k * compressed.dim + compressed.dim * compressed.dim + 31 * compressed.dim);
+    rows.push(`agreement: ${queries.length} queries, ${units.length} units, ${compressed.count} token vectors, ${compressed.codec.k} centroids, residual axes coded 4/2/0 bits: ${compressed.codec.wideDims}/${compressed.codec.narrowDims}/${compressed.dim - compressed.codec.wideDims - compressed.codec.narrowDims}`);
     rows.push(`store: ${bytes} bytes/vector in flat arrays + codec ${(codecBytes / 1024).toFixed(0)} KiB (${(codecBytes / Math.max(1, compressed.count)).toFixed(1)} bytes/vector here) = ${(bytes + codecBytes / Math.max(1, compressed.count)).toFixed(1)} bytes/vector; exact float32: ${4 * compressed.dim + 8}`);
     rows.push('');
     rows.push('| dense ranking                         | top-10 overlap with exact fp32 | mean ms/query |');

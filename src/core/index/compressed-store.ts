@@ -4,7 +4,7 @@
 // 40 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by all vectors.
 import type { MatMulT } from '../gemm';
 import { nearestCentroids } from './kmeans';
-import { decodeVectors, encodeResiduals, residualBytes, type ResidualCodec } from './residual-codec';
+import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 
 /**
@@ -32,6 +32,10 @@ export class CompressedTokenStore implements TokenStore {
 
   decode(first: number, n: number, out: Float32Array, outOffset = 0): void {
     decodeVectors(this.codec, this.centroidIds, this.norms, this.residuals, first, n, out, outOffset);
+  }
+
+  toStoreSpace(query: Float32Array, rows: number): Float32Array {
+    return rotateRows(this.codec.rotation, query, rows, this.codec.dim);
   }
 
   spanStart(j: number): number {
@@ -85,11 +89,13 @@ export class CompressedStoreBuilder {
   async addFloat(vectors: Float32Array, starts: Int32Array, ends: Int32Array, matmul: MatMulT): Promise<number> {
     const n = starts.length;
     const { codec } = this;
-    const ids = await nearestCentroids(vectors, n, codec.centroids, codec.k, codec.dim, matmul);
+    // Into the codec's coordinates: rows of vectors · rotationᵀ.
+    const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
+    const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, codec.dim, matmul);
     this.reserve(n);
     const first = this.count;
     this.centroidIds.set(ids, first);
-    encodeResiduals(codec, vectors, n, ids, this.residuals, this.norms, first);
+    encodeResiduals(codec, rotated, n, ids, this.residuals, this.norms, first);
     for (let k = 0; k < n; k++) {
       this.starts[first + k] = starts[k] < 0 ? -1 : starts[k];
       this.lengths[first + k] = starts[k] < 0 ? 0 : Math.min(MAX_SPAN_LENGTH, Math.max(0, ends[k] - starts[k]));

@@ -1,6 +1,6 @@
 // On-disk form of a WorkspaceIndex, in a cache folder outside the workspace.
 //
-//   <dir>/tokens-<id>.bin  the codec (centroids | bucket cutoffs | bucket weights, float32), then
+//   <dir>/tokens-<id>.bin  the codec (centroids | rotation | bucket cutoffs | bucket weights, float32), then
 //                          the vectors (starts int32 | centroid ids uint16 | residual lengths
 //                          uint8 | span lengths uint8 | 2-bit residuals), raw little-endian
 //   <dir>/index.json       format, version, model fingerprint, codec parameters, files and units,
@@ -29,7 +29,7 @@ interface IndexJson {
   model: string;
   dim: number;
   tokenCount: number;
-  codec: { k: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number };
+  codec: { k: number; wideDims: number; narrowDims: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number };
   encodedSinceTraining: number;
   tokensFile: string;
   tokensBytes: number;
@@ -44,7 +44,7 @@ export function saveIndex(dir: string, index: WorkspaceIndex): void {
   fs.mkdirSync(dir, { recursive: true });
   const s = index.store;
   const c = s.codec;
-  const parts = [c.centroids, c.cutoffs, c.weights, s.starts, s.centroidIds, s.norms, s.lengths, s.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  const parts = [c.centroids, c.rotation, c.cutoffs, c.weights, s.starts, s.centroidIds, s.norms, s.lengths, s.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   const body = Buffer.concat(parts);
   const sha = crypto.createHash('sha256').update(body).digest('hex');
   const tokensFile = `tokens-${sha.slice(0, 16)}.bin`;
@@ -52,7 +52,7 @@ export function saveIndex(dir: string, index: WorkspaceIndex): void {
   writeDurably(tokensPath, body);
   const meta: IndexJson = {
     format: INDEX_FORMAT, version: INDEX_FORMAT_VERSION, root: index.root, model: index.modelFingerprint,
-    dim: s.dim, tokenCount: s.count, codec: { k: c.k, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
+    dim: s.dim, tokenCount: s.count, codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
     encodedSinceTraining: index.encodedSinceTraining, tokensFile, tokensBytes: body.length, tokensSha256: sha,
     files: index.files, units: index.units,
   };
@@ -91,7 +91,9 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   if (typeof meta.tokensFile !== 'string' || !/^tokens-[0-9a-f]+\.bin$/.test(meta.tokensFile) || !Array.isArray(meta.files) || !Array.isArray(meta.units)
     || !Number.isInteger(meta.tokenCount) || typeof meta.tokensSha256 !== 'string' || typeof meta.codec !== 'object' || meta.codec === null
     || !Number.isInteger(meta.codec.k) || meta.codec.k < 0 || meta.codec.k > 65536 || !Number.isInteger(meta.codec.trainedOnTokens)
-    || !Number.isInteger(meta.encodedSinceTraining) || !(meta.codec.normMin > 0) || !(meta.codec.normMax >= meta.codec.normMin)) {
+    || !Number.isInteger(meta.encodedSinceTraining) || !(meta.codec.normMin > 0) || !(meta.codec.normMax >= meta.codec.normMin)
+    || !Number.isInteger(meta.codec.wideDims) || !Number.isInteger(meta.codec.narrowDims) || meta.codec.wideDims < 0 || meta.codec.narrowDims < 0
+    || meta.codec.wideDims % 2 !== 0 || meta.codec.wideDims + meta.codec.narrowDims > meta.dim || meta.codec.wideDims / 2 + Math.ceil(meta.codec.narrowDims / 4) > residualBytes(meta.dim)) {
     return { reason: 'index file is incomplete; rebuilding' };
   }
   const tokensPath = path.join(dir, meta.tokensFile);
@@ -108,7 +110,7 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   const D = meta.dim;
   const K = meta.codec.k;
   const R = residualBytes(D);
-  if (body.length !== 4 * (K * D + 7 * D) + n * (4 + 2 + 1 + 1 + R)) return { reason: 'index token file has the wrong size; rebuilding' };
+  if (body.length !== 4 * (K * D + D * D + 31 * D) + n * (4 + 2 + 1 + 1 + R)) return { reason: 'index token file has the wrong size; rebuilding' };
   // Copy into fresh, aligned buffers (a Buffer's byteOffset need not be 4-aligned).
   let off = 0;
   const take = <T>(C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, count: number): T => {
@@ -118,8 +120,9 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
     return out;
   };
   const centroids = take(Float32Array, K * D);
-  const cutoffs = take(Float32Array, 3 * D);
-  const weights = take(Float32Array, 4 * D);
+  const rotation = take(Float32Array, D * D);
+  const cutoffs = take(Float32Array, 15 * D);
+  const weights = take(Float32Array, 16 * D);
   const starts = take(Int32Array, n);
   const centroidIds = take(Uint16Array, n);
   const norms = take(Uint8Array, n);
@@ -127,7 +130,7 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   const residuals = take(Uint8Array, n * R);
   for (let j = 0; j < n; j++) if (centroidIds[j] >= K) return { reason: 'index token file names a centroid it does not have; rebuilding' };
   const codec: ResidualCodec = {
-    dim: D, k: K, centroids, cutoffs, weights, normMin: meta.codec.normMin, normMax: meta.codec.normMax,
+    dim: D, k: K, centroids, rotation, wideDims: meta.codec.wideDims, narrowDims: meta.codec.narrowDims, cutoffs, weights, normMin: meta.codec.normMin, normMax: meta.codec.normMax,
     normalize: meta.codec.normalize === true, trainedOnTokens: meta.codec.trainedOnTokens,
   };
   return {

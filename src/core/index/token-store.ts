@@ -1,6 +1,7 @@
 // What searching needs from the passage token vectors, whatever their encoding: float rows
 // for a range of vectors, and each vector's [start, end) span in its file (-1 for marker and
-// context tokens). The workspace index keeps them residual-compressed (compressed-store.ts);
+// context tokens). A store may keep its rows in its own orthonormal coordinates: dot products
+// are those of the model's vectors once the query rows are mapped with `toStoreSpace`. The workspace index keeps them residual-compressed (compressed-store.ts);
 // a free-standing passage and the agreement bench keep exact float32 rows (FloatTokenStore).
 
 export interface TokenStore {
@@ -8,6 +9,8 @@ export interface TokenStore {
   readonly count: number;
   /** Writes vectors [first, first + n) as float32 rows into `out` (from `outOffset` floats on). */
   decode(first: number, n: number, out: Float32Array, outOffset?: number): void;
+  /** The first `rows` query rows in the coordinates `decode` writes (the rows themselves if those are the model's). */
+  toStoreSpace(query: Float32Array, rows: number): Float32Array;
   spanStart(j: number): number;
   spanEnd(j: number): number;
 }
@@ -24,6 +27,10 @@ export class FloatTokenStore implements TokenStore {
 
   decode(first: number, n: number, out: Float32Array, outOffset = 0): void {
     out.set(this.vectors.subarray(first * this.dim, (first + n) * this.dim), outOffset);
+  }
+
+  toStoreSpace(query: Float32Array): Float32Array {
+    return query;
   }
 
   spanStart(j: number): number {

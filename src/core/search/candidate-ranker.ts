@@ -41,7 +41,8 @@ export class CandidateRanker {
     const { codec, centroidIds } = this.store;
     const K = codec.k;
     const D = codec.dim;
-    const s = await this.matmul.multiplyT(query, rows, codec.centroids, K, D); // rows × K
+    // Centroids live in the store's coordinates (the scorer maps the query itself).
+    const s = await this.matmul.multiplyT(this.store.toStoreSpace(query, rows), rows, codec.centroids, K, D); // rows × K
     // Transposed (K × rows) so that one centroid's scores against all rows are adjacent.
     const byCentroid = new Float32Array(K * rows);
     for (let i = 0; i < rows; i++) for (let c = 0; c < K; c++) byCentroid[c * rows + i] = s[i * K + c];

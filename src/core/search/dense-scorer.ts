@@ -23,6 +23,7 @@ export class DenseScorer {
   /** score[k] = Σ_i max_{j ∈ units[k]} q_i · d_j, for units anywhere in the store, in any order. */
   async scoreAll(query: Float32Array, rows: number, store: TokenStore, units: readonly UnitSpan[]): Promise<Float32Array> {
     const D = store.dim;
+    const q = store.toStoreSpace(query, rows);
     const scores = new Float32Array(units.length);
     let block = new Float32Array(0);
     let u = 0;
@@ -37,7 +38,7 @@ export class DenseScorer {
       }
       if (block.length < n * D) block = new Float32Array(Math.max(n, BLOCK_TOKENS) * D);
       for (let k = u, at = 0; k < end; at += units[k++].tokenCount) store.decode(units[k].tokenFirst, units[k].tokenCount, block, at * D);
-      const s = await this.matmul.multiplyT(query, rows, block, n, D); // rows × n
+      const s = await this.matmul.multiplyT(q, rows, block, n, D); // rows × n
       for (let k = u, a = 0; k < end; a += units[k++].tokenCount) {
         const b = a + units[k].tokenCount;
         let total = 0;

@@ -6,8 +6,9 @@ import type { TokenStore } from '../index/token-store';
  * score(P) = Σ_i max_j q_i · d_j over the query rows and the passage's token vectors.
  * `best` (optional, length = query rows) receives the per-row maxima.
  */
-export function maxSim(query: Float32Array, rows: number, store: TokenStore, first: number, count: number, best?: Float32Array): number {
+export function maxSim(queryRows: Float32Array, rows: number, store: TokenStore, first: number, count: number, best?: Float32Array): number {
   const D = store.dim;
+  const query = store.toStoreSpace(queryRows, rows);
   const m = best ?? new Float32Array(rows);
   m.fill(-Infinity);
   const v = new Float32Array(count * D);
@@ -30,8 +31,9 @@ export function maxSim(query: Float32Array, rows: number, store: TokenStore, fir
  * For each of the passage's token vectors, the best dot product against query rows
  * [rowStart, rowEnd) — the FGR interaction turned sideways.
  */
-export function tokenMaxima(query: Float32Array, rowStart: number, rowEnd: number, store: TokenStore, first: number, count: number): Float32Array {
+export function tokenMaxima(queryRows: Float32Array, rowStart: number, rowEnd: number, store: TokenStore, first: number, count: number): Float32Array {
   const D = store.dim;
+  const query = store.toStoreSpace(queryRows, rowEnd);
   const out = new Float32Array(count).fill(-Infinity);
   const v = new Float32Array(count * D);
   store.decode(first, count, v);
