@@ -4,7 +4,7 @@
 //   evidence-search search --root DIR [--model DIR] [--index DIR] [--top N] [--json] [--mode M] "question"
 //   evidence-search search --root DIR --queries FILE.jsonl [--top N] --json
 //   evidence-search highlight --pairs FILE.jsonl [--model DIR] --json
-//   evidence-search bench --set DIR [--model DIR] [--top N]
+//   evidence-search bench --set DIR [--model DIR] [--top N] [--agreement]
 //   evidence-search watch  --root DIR [--model DIR] [--index DIR]   (re-indexes on changes until Ctrl+C)
 //
 // Exit codes: 0 success, 2 usage error (one line on stderr), 1 anything else (a clear message).
@@ -34,7 +34,7 @@ const COMMANDS: Record<string, { value: string[]; bool: string[] }> = {
   index: { value: ['root', 'model', 'index', 'max-file-size'], bool: ['json'] },
   search: { value: ['root', 'model', 'index', 'top', 'queries', 'mode', 'threshold', 'max-file-size'], bool: ['json', 'no-cache'] },
   highlight: { value: ['pairs', 'model', 'threshold'], bool: ['json'] },
-  bench: { value: ['set', 'model', 'top', 'index', 'out'], bool: ['json'] },
+  bench: { value: ['set', 'model', 'top', 'index', 'out'], bool: ['json', 'agreement'] },
   watch: { value: ['root', 'model', 'index', 'max-file-size'], bool: [] },
 };
 
@@ -43,7 +43,7 @@ const USAGE = `usage: evidence-search <index|search|highlight|bench|watch> [opti
   search    --root DIR [--model DIR] [--index DIR] [--top N] [--json] [--mode hybrid|dense|lexical] "question"
   search    --root DIR --queries FILE.jsonl [--top N] --json
   highlight --pairs FILE.jsonl [--model DIR] --json
-  bench     --set DIR [--model DIR] [--top N]
+  bench     --set DIR [--model DIR] [--top N] [--agreement]
   watch     --root DIR [--model DIR] [--index DIR]`;
 
 export function parseArgs(argv: string[]): Args {
@@ -296,6 +296,7 @@ async function cmdBench(args: Args): Promise<void> {
     indexDir: str(args, 'index'),
     json: args.flags.has('json'),
     out: str(args, 'out'),
+    agreement: args.flags.has('agreement'),
     log: stderrProgress,
   });
 }

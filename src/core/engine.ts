@@ -9,6 +9,8 @@ import { buildIndex, contentHash, type IndexProgress, type IndexStats, type Sour
 import { loadIndex, saveIndex } from './index/index-file';
 import type { IndexedFile, WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
+import type { QueryEncoding } from './model/encoder';
+import type { ExactScores, PruningOptions } from './search/candidate-ranker';
 import { decodeFileText, listWorkspace, readEntry, type ScanOptions, type WorkspaceEntry } from './workspace/scan';
 import type { ExtractOptions } from './extract/index';
 import type { SkippedFile } from './types';
@@ -270,6 +272,15 @@ export class WorkspaceSearch {
     return this.searcher.evidence(await this.searcher.encodeQuery(query), unit, threshold, granularity);
   }
 
+  async encodeQuery(query: string): Promise<QueryEncoding> {
+    return this.searcher.encodeQuery(query);
+  }
+
+  /** Exact dense scores of the units that can rank for a query (all, or the pruned candidates). */
+  async denseScores(q: QueryEncoding, pruning: PruningOptions): Promise<ExactScores> {
+    return this.searcher.denseScores(q, pruning);
+  }
+
   async search(query: string, options: WorkspaceSearchOptions = {}): Promise<SearchResult[]> {
     const hits = await this.searchHits(query, options);
     return hits.map((h) => ({
@@ -349,7 +360,7 @@ async function indexFolder(
   const report: WorkspaceReport = { root, indexDir, stats, skipped, skippedByReason, invalidUtf8 };
   const skippedNote = skipped.length ? `; skipped ${skipped.length} (${Object.entries(skippedByReason).map(([k, v]) => `${v} ${k}`).join(', ')})` : '';
   const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
-  log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${skippedNote}${utf8Note}`);
+  log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${stats.codecTrained ? `; compression trained: ${stats.centroids} centroids` : ''}${skippedNote}${utf8Note}`);
   if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
   const changed = stats.filesEncoded > 0 || !previous || previous.files.length !== index.files.length
     || index.files.some((f, i) => f.mtimeMs !== previous.files[i]?.mtimeMs || f.path !== previous.files[i]?.path);

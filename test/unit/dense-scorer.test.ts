@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim } from '../../src/core/search/maxsim';
-import { TokenStoreBuilder } from '../../src/core/index/token-store';
+import { FloatTokenStoreBuilder } from '../../src/core/index/token-store';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
 const rng = mulberry32;
@@ -32,10 +32,10 @@ describe('DenseScorer (onnxruntime GEMM)', () => {
       sizes.push(n);
       total += n;
     }
-    const b = new TokenStoreBuilder(dim);
+    const b = new FloatTokenStoreBuilder(dim);
     const units: Array<{ tokenFirst: number; tokenCount: number }> = [];
     for (const n of sizes) {
-      const first = b.addFloat(unitVectors(n, dim, r), new Int32Array(n), new Int32Array(n));
+      const first = b.add(unitVectors(n, dim, r), new Int32Array(n), new Int32Array(n));
       units.push({ tokenFirst: first, tokenCount: n });
     }
     const store = b.freeze();
@@ -57,7 +57,7 @@ describe('DenseScorer (onnxruntime GEMM)', () => {
   it('scores an empty list and zero-token units without calling the model wrongly', async () => {
     const scorer = await DenseScorer.create();
     try {
-      const store = new TokenStoreBuilder(4).freeze();
+      const store = new FloatTokenStoreBuilder(4).freeze();
       assert.equal((await scorer.scoreAll(new Float32Array(8), 2, store, [])).length, 0);
       const got = await scorer.scoreAll(new Float32Array(8), 2, store, [{ tokenFirst: 0, tokenCount: 0 }]);
       assert.deepEqual(Array.from(got), [0]);

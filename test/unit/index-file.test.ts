@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { INDEX_FORMAT, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from '../../src/core/index/index-file';
-import { TokenStoreBuilder } from '../../src/core/index/token-store';
+import { CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { residualBytes, type ResidualCodec } from '../../src/core/index/residual-codec';
 import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } from '../../src/core/index/workspace-index';
 import { tempDirFactory } from '../temp-dirs';
 
@@ -13,35 +14,49 @@ const tmpDir = tempDirFactory('es-index-');
 const ROOT = '/work/some-project';
 const MODEL = 'es-colbert-small-4847540-1700000000000';
 
-/** A small index with `files` files of 1–3 units each; dim is odd so int8 sections are not 4-aligned. */
-function makeIndex(seed = 1, dim = 5, files = 4): WorkspaceIndex {
+/**
+ * A small index with `files` files of 1–3 units each, its compressed store filled with random
+ * codes (the file format does not care how they were computed); dim is odd so the residual rows
+ * (2 bytes at dim 5) and the uint16 sections leave the later sections unaligned.
+ */
+function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
   let s = seed;
   const rnd = (): number => {
     s = (s * 16807) % 2147483647;
     return s / 2147483647;
   };
-  const store = new TokenStoreBuilder(dim, 2);
+  const floats = (n: number): Float32Array => Float32Array.from({ length: n }, () => rnd() * 2 - 1);
+  const codec: ResidualCodec = {
+    dim, k, centroids: floats(k * dim), rotation: floats(dim * dim), wideDims: dim >= 4 ? 2 : 0, narrowDims: dim >= 4 ? Math.min(dim - 2, 4 * (residualBytes(dim) - 1)) : dim, cutoffs: floats(15 * dim), weights: floats(16 * dim),
+    normMin: 0.05, normMax: 0.5 + seed / 7, normalize: seed % 2 === 1, trainedOnTokens: 100 + seed,
+  };
   const indexedFiles: IndexedFile[] = [];
   const units: IndexedUnit[] = [];
+  let count = 0;
   for (let f = 0; f < files; f++) {
     const p = `docs/file-${f}.md`;
     const file: IndexedFile = { path: p, hash: `${f}`.repeat(64).slice(0, 64), size: 100 + f, unitFirst: units.length, unitCount: 0 };
     const nu = 1 + Math.floor(rnd() * 3);
     for (let u = 0; u < nu; u++) {
       const n = 1 + Math.floor(rnd() * 7);
-      const v = Float32Array.from({ length: n * dim }, () => rnd() * 2 - 1);
-      const starts = Int32Array.from({ length: n }, (_, k) => (k === 0 ? -1 : 10 * u + k));
-      const ends = Int32Array.from({ length: n }, (_, k) => (k === 0 ? -1 : 10 * u + k + 1));
-      const first = store.addFloat(v, starts, ends);
       units.push({
         path: p, start: 10 * u, end: 10 * u + 9, kind: f % 2 ? 'comment' : 'markdown', language: f % 2 ? 'typescript' : 'markdown',
-        context: `Heading ${u} › “quoted” ünïcödé 🚀`, segments: [{ text: 'body text', offset: 10 * u }], tokenFirst: first, tokenCount: n,
+        context: `Heading ${u} › “quoted” ünïcödé 🚀`, segments: [{ text: 'body text', offset: 10 * u }], tokenFirst: count, tokenCount: n,
       });
+      count += n;
       file.unitCount++;
     }
     indexedFiles.push(file);
   }
-  return { root: ROOT, modelFingerprint: MODEL, files: indexedFiles, units, store: store.freeze() };
+  const store = new CompressedTokenStore(
+    codec, count,
+    Uint16Array.from({ length: count }, () => Math.floor(rnd() * k)),
+    Uint8Array.from({ length: count }, () => Math.floor(rnd() * 256)),
+    Uint8Array.from({ length: count * residualBytes(dim) }, () => Math.floor(rnd() * 256)),
+    Int32Array.from({ length: count }, (_, j) => (j % 3 === 0 ? -1 : 5 * j)),
+    Uint8Array.from({ length: count }, (_, j) => (j % 3 === 0 ? 0 : 1 + (j % 5))),
+  );
+  return { root: ROOT, modelFingerprint: MODEL, files: indexedFiles, units, store, encodedSinceTraining: seed };
 }
 
 const expectOf = (ix: WorkspaceIndex): { root: string; model: string; dim: number } => ({ root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
@@ -51,15 +66,18 @@ function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
   assert.equal(a.modelFingerprint, b.modelFingerprint);
   assert.deepEqual(a.files, b.files);
   assert.deepEqual(a.units, b.units);
+  assert.equal(a.encodedSinceTraining, b.encodedSinceTraining);
   assert.equal(a.store.dim, b.store.dim);
   assert.equal(a.store.count, b.store.count);
   // deepEqual on typed arrays compares type and every element.
-  assert.deepEqual(a.store.codes, b.store.codes);
-  assert.deepEqual(a.store.scales, b.store.scales);
+  assert.deepEqual(a.store.codec, b.store.codec);
+  assert.deepEqual(a.store.centroidIds, b.store.centroidIds);
+  assert.deepEqual(a.store.norms, b.store.norms);
+  assert.deepEqual(a.store.residuals, b.store.residuals);
   assert.deepEqual(a.store.starts, b.store.starts);
-  assert.deepEqual(a.store.ends, b.store.ends);
-  assert.ok(b.store.codes instanceof Int8Array && b.store.scales instanceof Float32Array);
-  assert.ok(b.store.starts instanceof Int32Array && b.store.ends instanceof Int32Array);
+  assert.deepEqual(a.store.lengths, b.store.lengths);
+  assert.ok(b.store.codec.centroids instanceof Float32Array && b.store.residuals instanceof Uint8Array);
+  assert.ok(b.store.starts instanceof Int32Array && b.store.lengths instanceof Uint8Array && b.store.centroidIds instanceof Uint16Array);
 }
 
 function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
@@ -100,18 +118,22 @@ describe('saveIndex / loadIndex', () => {
       assertSameIndex(ix, load(dir, ix));
     }
     const ix = makeIndex(9, 4, 3);
-    const n = ix.store.count;
-    const pad = (a: Int8Array | Float32Array | Int32Array, extra: number): any => {
+    const pad = (a: Uint8Array | Uint16Array | Float32Array | Int32Array, extra: number): any => {
       const C = a.constructor as any;
       const big = new C(a.length + 2 * extra);
       big.set(a, extra);
       return big.subarray(extra, extra + a.length);
     };
+    const st = ix.store;
+    const c = st.codec;
     const viewIx: WorkspaceIndex = {
       ...ix,
-      store: { dim: 4, count: n, codes: pad(ix.store.codes, 3), scales: pad(ix.store.scales, 1), starts: pad(ix.store.starts, 2), ends: pad(ix.store.ends, 5) },
+      store: new CompressedTokenStore(
+        { ...c, centroids: pad(c.centroids, 1), rotation: pad(c.rotation, 4), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
+        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.residuals, 3), pad(st.starts, 2), pad(st.lengths, 5),
+      ),
     };
-    assert.ok(viewIx.store.codes.byteOffset > 0);
+    assert.ok(viewIx.store.residuals.byteOffset > 0);
     const dir = tmpDir();
     saveIndex(dir, viewIx);
     assertSameIndex(ix, load(dir, ix));
@@ -229,6 +251,37 @@ describe('saveIndex / loadIndex', () => {
     saveIndex(dir, ix);
     assert.match(reasonOf(dir, { ...expectOf(ix), model: 'es-colbert-small-1-2' }), /another model/);
     assert.match(reasonOf(dir, { ...expectOf(ix), dim: ix.store.dim + 1 }), /another model/);
+  });
+
+  it('an index of the previous format (version 1, int8 vectors) is rebuilt with a reason that says so', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    const metaPath = path.join(dir, 'index.json');
+    const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+    delete meta.codec;
+    delete meta.encodedSinceTraining;
+    fs.writeFileSync(metaPath, JSON.stringify({ ...meta, version: 1 }));
+    assert.equal(reasonOf(dir, expectOf(ix)), `index format ${INDEX_FORMAT} v1 is not v${INDEX_FORMAT_VERSION}; rebuilding`);
+    assert.ok(INDEX_FORMAT_VERSION >= 2);
+  });
+
+  it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {
+    const ix = makeIndex();
+    const goodCodec = { k: 3, wideDims: 2, narrowDims: 3, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 };
+    for (const edit of [{ codec: undefined }, { codec: null }, { codec: { ...goodCodec, k: 'x' } }, { codec: { ...goodCodec, k: 70000 } }, { codec: { ...goodCodec, normMin: 0 } },
+      { codec: { ...goodCodec, wideDims: 3 } }, { codec: { ...goodCodec, narrowDims: 200 } }, { codec: { ...goodCodec, wideDims: undefined } }, { encodedSinceTraining: 'many' }]) {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      const metaPath = path.join(dir, 'index.json');
+      fs.writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(metaPath, 'utf8')), ...edit }));
+      assert.match(reasonOf(dir, expectOf(ix)), /incomplete; rebuilding/, JSON.stringify(edit));
+    }
+    const bad = makeIndex(4);
+    bad.store.centroidIds[2] = bad.store.codec.k;
+    const dir = tmpDir();
+    saveIndex(dir, bad);
+    assert.match(reasonOf(dir, expectOf(bad)), /centroid it does not have/);
   });
 
   it('another root folder: rebuild', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TokenStoreBuilder, type TokenStore } from '../../src/core/index/token-store';
+import { FloatTokenStoreBuilder, type TokenStore } from '../../src/core/index/token-store';
 import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim, maxSimReference, tokenMaxima } from '../../src/core/search/maxsim';
 import { mulberry32 } from '../../src/core/bench/metrics';
@@ -37,10 +37,12 @@ function spans(n: number, base = 0): { starts: Int32Array; ends: Int32Array } {
   return { starts: Int32Array.from({ length: n }, (_, k) => base + 2 * k), ends: Int32Array.from({ length: n }, (_, k) => base + 2 * k + 1) };
 }
 
-/** The vectors the store really holds: scale · code. */
+/** The vectors the store really holds, decoded. */
 function dequantised(store: TokenStore, first: number, count: number): number[][] {
   const D = store.dim;
-  return Array.from({ length: count }, (_, k) => Array.from({ length: D }, (_, d) => store.codes[(first + k) * D + d] * store.scales[first + k]));
+  const out = new Float32Array(count * D);
+  store.decode(first, count, out);
+  return Array.from({ length: count }, (_, k) => Array.from(out.subarray(k * D, (k + 1) * D)));
 }
 
 function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, dim: number): number {
@@ -71,11 +73,11 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
         const count = 1 + Math.floor(r() * 60);
         const q = unitRows(r, rows, D);
         const dv = unitRows(r, count, D);
-        const b = new TokenStoreBuilder(D, 4);
+        const b = new FloatTokenStoreBuilder(D, 4);
         // Some other passage first so `first` is not 0.
         const pre = 1 + Math.floor(r() * 5);
-        b.addFloat(unitRows(r, pre, D), spans(pre).starts, spans(pre).ends);
-        const first = b.addFloat(dv, spans(count).starts, spans(count).ends);
+        b.add(unitRows(r, pre, D), spans(pre).starts, spans(pre).ends);
+        const first = b.add(dv, spans(count).starts, spans(count).ends);
         assert.equal(first, pre);
         const store = b.freeze();
 
@@ -117,30 +119,6 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
     });
   }
 
-  it('uses the per-vector scale: vectors of any norm are reproduced within maxAbs/254 per component', () => {
-    const D = 16;
-    const r = rng(7);
-    const v = unitRows(r, 3, D);
-    for (let d = 0; d < D; d++) {
-      v[D + d] *= 1000;
-      v[2 * D + d] *= 1e-3;
-    }
-    const b = new TokenStoreBuilder(D);
-    b.addFloat(v, spans(3).starts, spans(3).ends);
-    const s = b.freeze();
-    for (let k = 0; k < 3; k++) {
-      let maxAbs = 0;
-      for (let d = 0; d < D; d++) maxAbs = Math.max(maxAbs, Math.abs(v[k * D + d]));
-      let maxCode = 0;
-      for (let d = 0; d < D; d++) {
-        const c = s.codes[k * D + d];
-        maxCode = Math.max(maxCode, Math.abs(c));
-        assert.ok(Math.abs(c * s.scales[k] - v[k * D + d]) <= maxAbs / 254 + maxAbs * 1e-6);
-      }
-      assert.equal(maxCode, 127, 'the largest component maps to ±127');
-    }
-  });
-
   it('ranks well-separated passages exactly as the float reference does', () => {
     const D = 64;
     const r = rng(42);
@@ -148,7 +126,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
       const rows = 8;
       const q = unitRows(r, rows, D);
       const qRows = rowsOf(q, rows, D);
-      const b = new TokenStoreBuilder(D, 2);
+      const b = new FloatTokenStoreBuilder(D, 2);
       const passages: Array<{ first: number; count: number; ref: number }> = [];
       for (let p = 0; p < 30; p++) {
         const count = 3 + Math.floor(r() * 20);
@@ -164,7 +142,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
           }
           for (let d = 0; d < D; d++) dv[i * D + d] /= Math.sqrt(norm);
         }
-        const first = b.addFloat(dv, spans(count).starts, spans(count).ends);
+        const first = b.add(dv, spans(count).starts, spans(count).ends);
         passages.push({ first, count, ref: maxSimReference(qRows, rowsOf(dv, count, D)) });
       }
       const store = b.freeze();
@@ -193,11 +171,11 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
     const D = 32;
     const r = rng(3);
     const q = unitRows(r, 6, D);
-    const b = new TokenStoreBuilder(D);
+    const b = new FloatTokenStoreBuilder(D);
     const firsts: number[] = [];
     for (let p = 0; p < 20; p++) {
       const v = p === 13 ? q : unitRows(r, 6, D);
-      firsts.push(b.addFloat(v, spans(6).starts, spans(6).ends));
+      firsts.push(b.add(v, spans(6).starts, spans(6).ends));
     }
     const s = b.freeze();
     const scores = firsts.map((f) => maxSim(q, 6, s, f, 6));
@@ -208,8 +186,8 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
 
   it('an empty passage scores 0 and leaves -Infinity per-row maxima; tokenMaxima of none is empty', () => {
     const D = 4;
-    const b = new TokenStoreBuilder(D);
-    b.addFloat(new Float32Array([1, 0, 0, 0]), new Int32Array([0]), new Int32Array([1]));
+    const b = new FloatTokenStoreBuilder(D);
+    b.add(new Float32Array([1, 0, 0, 0]), new Int32Array([0]), new Int32Array([1]));
     const s = b.freeze();
     const best = new Float32Array(2);
     assert.equal(maxSim(new Float32Array(8).fill(0.5), 2, s, 1, 0, best), 0);
@@ -221,8 +199,8 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
 
   it('a negative best dot product counts as negative (no clamping at 0)', () => {
     const D = 2;
-    const b = new TokenStoreBuilder(D);
-    b.addFloat(new Float32Array([-1, 0]), new Int32Array([0]), new Int32Array([1]));
+    const b = new FloatTokenStoreBuilder(D);
+    b.add(new Float32Array([-1, 0]), new Int32Array([0]), new Int32Array([1]));
     const s = b.freeze();
     const got = maxSim(new Float32Array([1, 0]), 1, s, 0, 1);
     assert.ok(Math.abs(got - -1) < 1e-6);
@@ -230,11 +208,11 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
   });
 });
 
-describe('TokenStoreBuilder', () => {
-  it('grows by doubling from a tiny capacity and keeps earlier vectors and spans intact', () => {
+describe('FloatTokenStoreBuilder', () => {
+  it('grows by doubling from a tiny capacity and keeps earlier vectors and spans exactly', () => {
     const D = 5;
     const r = rng(11);
-    const b = new TokenStoreBuilder(D, 1);
+    const b = new FloatTokenStoreBuilder(D, 1);
     const all: Float32Array[] = [];
     const firsts: number[] = [];
     let total = 0;
@@ -242,94 +220,30 @@ describe('TokenStoreBuilder', () => {
       const n = Math.floor(r() * 9); // includes empty additions
       const v = unitRows(r, n, D);
       const sp = spans(n, 1000 * p);
-      const f = b.addFloat(v, sp.starts, sp.ends);
-      assert.equal(f, total, 'addFloat returns the index of the first added vector');
+      const f = b.add(v, sp.starts, sp.ends);
+      assert.equal(f, total, 'add returns the index of the first added vector');
       firsts.push(f);
       all.push(v);
       total += n;
-      assert.equal(b.count, total);
     }
     const s = b.freeze();
     assert.equal(s.count, total);
-    assert.equal(s.dim, D);
-    assert.equal(s.codes.length, total * D);
-    assert.equal(s.scales.length, total);
-    assert.equal(s.starts.length, total);
-    assert.equal(s.ends.length, total);
+    const out = new Float32Array(D);
     for (let p = 0; p < all.length; p++) {
-      const n = all[p].length / D;
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < all[p].length / D; k++) {
         const j = firsts[p] + k;
-        assert.equal(s.starts[j], 1000 * p + 2 * k);
-        assert.equal(s.ends[j], 1000 * p + 2 * k + 1);
-        for (let d = 0; d < D; d++) assert.ok(Math.abs(s.codes[j * D + d] * s.scales[j] - all[p][k * D + d]) <= 1 / 254 + 1e-6);
+        assert.equal(s.spanStart(j), 1000 * p + 2 * k);
+        assert.equal(s.spanEnd(j), 1000 * p + 2 * k + 1);
+        s.decode(j, 1, out);
+        assert.deepEqual(out, all[p].subarray(k * D, (k + 1) * D));
       }
     }
   });
 
-  it('a zero vector is stored with codes 0 and a finite scale', () => {
-    const b = new TokenStoreBuilder(3);
-    b.addFloat(new Float32Array(3), new Int32Array([-1]), new Int32Array([-1]));
-    const s = b.freeze();
-    assert.deepEqual(Array.from(s.codes), [0, 0, 0]);
-    assert.ok(Number.isFinite(s.scales[0]) && s.scales[0] > 0);
-    assert.equal(s.starts[0], -1);
-    assert.equal(s.ends[0], -1);
-  });
-
-  it('addFrom copies quantised vectors bit for bit, across a growth', () => {
-    const D = 7;
-    const r = rng(5);
-    const src = new TokenStoreBuilder(D);
-    const n = 50;
-    const sp = spans(n);
-    src.addFloat(unitRows(r, n, D), sp.starts, sp.ends);
-    const a = src.freeze();
-
-    const dst = new TokenStoreBuilder(D, 2);
-    const sp2 = spans(3, 500);
-    dst.addFloat(unitRows(r, 3, D), sp2.starts, sp2.ends);
-    const at = dst.addFrom(a, 10, 25);
-    assert.equal(at, 3);
-    const at2 = dst.addFrom(a, 0, 0);
-    assert.equal(at2, 28);
-    const at3 = dst.addFrom(a, 49, 1);
-    assert.equal(at3, 28);
-    const b = dst.freeze();
-    assert.equal(b.count, 29);
-    assert.deepEqual(b.codes.subarray(3 * D, 28 * D), a.codes.subarray(10 * D, 35 * D));
-    assert.deepEqual(b.scales.subarray(3, 28), a.scales.subarray(10, 35));
-    assert.deepEqual(b.starts.subarray(3, 28), a.starts.subarray(10, 35));
-    assert.deepEqual(b.ends.subarray(3, 28), a.ends.subarray(10, 35));
-    assert.deepEqual(b.codes.subarray(28 * D), a.codes.subarray(49 * D));
-    assert.equal(b.starts[0], 500);
-    // Scores over the copy equal scores over the source.
-    const q = unitRows(r, 4, D);
-    assert.equal(maxSim(q, 4, b, 3, 25), maxSim(q, 4, a, 10, 25));
-  });
-
-  it('freeze returns trimmed copies: later additions do not change a frozen store', () => {
-    const D = 2;
-    const b = new TokenStoreBuilder(D, 8);
-    b.addFloat(new Float32Array([1, 0]), new Int32Array([0]), new Int32Array([1]));
-    const s1 = b.freeze();
-    assert.equal(s1.count, 1);
-    assert.equal(s1.codes.length, 2);
-    assert.equal(s1.scales.length, 1);
-    b.addFloat(new Float32Array([0, 1, 1, 1]), new Int32Array([2, 4]), new Int32Array([3, 5]));
-    const s2 = b.freeze();
-    assert.equal(s1.count, 1);
-    assert.deepEqual(Array.from(s1.codes), [127, 0]);
-    assert.equal(s2.count, 3);
-    assert.deepEqual(Array.from(s2.codes), [127, 0, 0, 127, 127, 127]);
-    assert.deepEqual(Array.from(s2.starts), [0, 2, 4]);
-  });
-
   it('an empty builder freezes to an empty store', () => {
-    const s = new TokenStoreBuilder(16).freeze();
+    const s = new FloatTokenStoreBuilder(16).freeze();
     assert.equal(s.count, 0);
-    assert.equal(s.codes.length, 0);
-    assert.equal(s.scales.length, 0);
+    assert.equal(s.vectors.length, 0);
   });
 });
 
@@ -344,10 +258,10 @@ describe('DenseScorer.scoreAll (ONNX GEMM) against maxSim', () => {
 
   /** Units laid out as the indexer does: consecutive, some empty, some larger than a GEMM block. */
   function layout(r: () => number, counts: number[], D: number): { store: TokenStore; units: Array<{ tokenFirst: number; tokenCount: number }> } {
-    const b = new TokenStoreBuilder(D);
+    const b = new FloatTokenStoreBuilder(D);
     const units = counts.map((n) => {
       const sp = spans(n);
-      return { tokenFirst: b.addFloat(unitRows(r, n, D), sp.starts, sp.ends), tokenCount: n };
+      return { tokenFirst: b.add(unitRows(r, n, D), sp.starts, sp.ends), tokenCount: n };
     });
     return { store: b.freeze(), units };
   }

@@ -9,6 +9,7 @@ import { unitsForPassage } from '../index/indexer';
 import { queryWordHighlights } from '../search/bm25';
 import type { RankingMode } from '../search/searcher';
 import { loadBenchSet, corpusReader } from './bench-files';
+import { runAgreement } from './agreement';
 import {
   scoreQuerySet, scoreHighlightSet, formatReportTable, formatHighlightTable, pairedBootstrapDiff, bootstrapCI,
   type BenchResult, type QuerySetReport, type HighlightReport,
@@ -21,6 +22,8 @@ export interface BenchOptions {
   indexDir?: string;
   json: boolean;
   out?: string;
+  /** Instead of the side-by-side table: compressed and pruned dense ranking vs exact float32 MaxSim. */
+  agreement?: boolean;
   log: (msg: string) => void;
 }
 
@@ -30,6 +33,10 @@ export async function runBench(o: BenchOptions): Promise<void> {
   const { corpusDir, queries } = set;
   const ws = await WorkspaceSearch.open(corpusDir, { modelDir: o.modelDir, indexDir: o.indexDir, log: o.log });
   try {
+    if (o.agreement) {
+      process.stdout.write((await runAgreement(ws, queries)) + '\n');
+      return;
+    }
     const read = corpusReader(corpusDir);
     const systems: Array<{ system: string; mode: RankingMode; peer?: boolean; wholePassage?: boolean }> = [
       { system: 'evidence-search (hybrid)', mode: 'hybrid' },

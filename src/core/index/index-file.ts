@@ -1,8 +1,10 @@
 // On-disk form of a WorkspaceIndex, in a cache folder outside the workspace.
 //
-//   <dir>/tokens-<id>.bin  codes | scales | starts | ends, as raw little-endian typed arrays
-//   <dir>/index.json       format, version, model fingerprint, files and units, the token
-//                          file's name, byte length and sha256
+//   <dir>/tokens-<id>.bin  the codec (centroids | rotation | bucket cutoffs | bucket weights, float32), then
+//                          the vectors (starts int32 | centroid ids uint16 | residual lengths
+//                          uint8 | span lengths uint8 | 2-bit residuals), raw little-endian
+//   <dir>/index.json       format, version, model fingerprint, codec parameters, files and units,
+//                          the token file's name, byte length and sha256
 //
 // A save writes a new tokens file first, then index.json through a temporary file and an
 // atomic rename, then removes older tokens files: a crash at any point leaves either the
@@ -13,10 +15,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
+import { CompressedTokenStore } from './compressed-store';
+import { residualBytes, type ResidualCodec } from './residual-codec';
 
 export const INDEX_FORMAT = 'evidence-search-index';
 /** Bump when the extractor, the windowing or the layout changes: old caches are rebuilt. */
-export const INDEX_FORMAT_VERSION = 1;
+export const INDEX_FORMAT_VERSION = 2;
 
 interface IndexJson {
   format: string;
@@ -25,6 +29,8 @@ interface IndexJson {
   model: string;
   dim: number;
   tokenCount: number;
+  codec: { k: number; wideDims: number; narrowDims: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number };
+  encodedSinceTraining: number;
   tokensFile: string;
   tokensBytes: number;
   tokensSha256: string;
@@ -37,7 +43,8 @@ export type LoadResult = { index: WorkspaceIndex } | { reason: string };
 export function saveIndex(dir: string, index: WorkspaceIndex): void {
   fs.mkdirSync(dir, { recursive: true });
   const s = index.store;
-  const parts = [s.codes, s.scales, s.starts, s.ends].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  const c = s.codec;
+  const parts = [c.centroids, c.rotation, c.cutoffs, c.weights, s.starts, s.centroidIds, s.norms, s.lengths, s.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   const body = Buffer.concat(parts);
   const sha = crypto.createHash('sha256').update(body).digest('hex');
   const tokensFile = `tokens-${sha.slice(0, 16)}.bin`;
@@ -45,7 +52,8 @@ export function saveIndex(dir: string, index: WorkspaceIndex): void {
   writeDurably(tokensPath, body);
   const meta: IndexJson = {
     format: INDEX_FORMAT, version: INDEX_FORMAT_VERSION, root: index.root, model: index.modelFingerprint,
-    dim: s.dim, tokenCount: s.count, tokensFile, tokensBytes: body.length, tokensSha256: sha,
+    dim: s.dim, tokenCount: s.count, codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
+    encodedSinceTraining: index.encodedSinceTraining, tokensFile, tokensBytes: body.length, tokensSha256: sha,
     files: index.files, units: index.units,
   };
   const tmp = path.join(dir, `index.json.${process.pid}.tmp`);
@@ -81,7 +89,11 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   if (meta.model !== expect.model || meta.dim !== expect.dim) return { reason: 'index was built with another model; rebuilding' };
   if (meta.root !== expect.root) return { reason: 'index belongs to another folder; rebuilding' };
   if (typeof meta.tokensFile !== 'string' || !/^tokens-[0-9a-f]+\.bin$/.test(meta.tokensFile) || !Array.isArray(meta.files) || !Array.isArray(meta.units)
-    || !Number.isInteger(meta.tokenCount) || typeof meta.tokensSha256 !== 'string') {
+    || !Number.isInteger(meta.tokenCount) || typeof meta.tokensSha256 !== 'string' || typeof meta.codec !== 'object' || meta.codec === null
+    || !Number.isInteger(meta.codec.k) || meta.codec.k < 0 || meta.codec.k > 65536 || !Number.isInteger(meta.codec.trainedOnTokens)
+    || !Number.isInteger(meta.encodedSinceTraining) || !(meta.codec.normMin > 0) || !(meta.codec.normMax >= meta.codec.normMin)
+    || !Number.isInteger(meta.codec.wideDims) || !Number.isInteger(meta.codec.narrowDims) || meta.codec.wideDims < 0 || meta.codec.narrowDims < 0
+    || meta.codec.wideDims % 2 !== 0 || meta.codec.wideDims + meta.codec.narrowDims > meta.dim || meta.codec.wideDims / 2 + Math.ceil(meta.codec.narrowDims / 4) > residualBytes(meta.dim)) {
     return { reason: 'index file is incomplete; rebuilding' };
   }
   const tokensPath = path.join(dir, meta.tokensFile);
@@ -96,18 +108,35 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   }
   const n = meta.tokenCount;
   const D = meta.dim;
-  if (body.length !== n * D + n * 12) return { reason: 'index token file has the wrong size; rebuilding' };
+  const K = meta.codec.k;
+  const R = residualBytes(D);
+  if (body.length !== 4 * (K * D + D * D + 31 * D) + n * (4 + 2 + 1 + 1 + R)) return { reason: 'index token file has the wrong size; rebuilding' };
   // Copy into fresh, aligned buffers (a Buffer's byteOffset need not be 4-aligned).
-  const ab = new Uint8Array(body).buffer;
-  const codes = new Int8Array(ab, 0, n * D);
-  let off = n * D;
-  const scales = new Float32Array(ab.slice(off, off + 4 * n)); off += 4 * n;
-  const starts = new Int32Array(ab.slice(off, off + 4 * n)); off += 4 * n;
-  const ends = new Int32Array(ab.slice(off, off + 4 * n));
+  let off = 0;
+  const take = <T>(C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, count: number): T => {
+    const bytes = count * C.BYTES_PER_ELEMENT;
+    const out = new C(new Uint8Array(body.subarray(off, off + bytes)).buffer);
+    off += bytes;
+    return out;
+  };
+  const centroids = take(Float32Array, K * D);
+  const rotation = take(Float32Array, D * D);
+  const cutoffs = take(Float32Array, 15 * D);
+  const weights = take(Float32Array, 16 * D);
+  const starts = take(Int32Array, n);
+  const centroidIds = take(Uint16Array, n);
+  const norms = take(Uint8Array, n);
+  const lengths = take(Uint8Array, n);
+  const residuals = take(Uint8Array, n * R);
+  for (let j = 0; j < n; j++) if (centroidIds[j] >= K) return { reason: 'index token file names a centroid it does not have; rebuilding' };
+  const codec: ResidualCodec = {
+    dim: D, k: K, centroids, rotation, wideDims: meta.codec.wideDims, narrowDims: meta.codec.narrowDims, cutoffs, weights, normMin: meta.codec.normMin, normMax: meta.codec.normMax,
+    normalize: meta.codec.normalize === true, trainedOnTokens: meta.codec.trainedOnTokens,
+  };
   return {
     index: {
-      root: meta.root, modelFingerprint: meta.model, files: meta.files, units: meta.units,
-      store: { dim: D, count: n, codes, scales, starts, ends },
+      root: meta.root, modelFingerprint: meta.model, files: meta.files, units: meta.units, encodedSinceTraining: meta.encodedSinceTraining,
+      store: new CompressedTokenStore(codec, n, centroidIds, norms, residuals, starts, lengths),
     },
   };
 }

@@ -1,15 +1,40 @@
-// Builds or refreshes a WorkspaceIndex from a stream of files. Files whose content hash is
-// unchanged keep their units and vectors from the previous index; only new or changed files
-// are extracted, tokenized and encoded, in batches across files.
+// Builds or refreshes a WorkspaceIndex from a list of files, streaming: files are listed by
+// stat, read only when their size or mtime changed, extracted, encoded (on a worker, with up to
+// `inFlight` batches out) and committed in file order into a compressed token store, so that no
+// file's text is kept once its passages are queued. Files whose content is unchanged keep their
+// units and compressed vectors from the previous index, bit for bit.
+//
+// The compression codec (centroids, bucket tables) is the previous index's as long as the index
+// has not outgrown it. Otherwise (first build, or retraining) every file is encoded again: a
+// sampling phase first reads and encodes files in a seeded random order until about
+// TRAIN_SAMPLE_TOKENS vectors are in hand, trains the codec on them, and the streaming loop then
+// commits those files from their kept encodings (not encoded twice) and the rest as they come.
+// Memory stays bounded: the sample, plus the batches in flight.
 import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
-import type { Encoder, DocInput } from '../model/encoder';
+import type { Encoder, DocInput, DocEncoding } from '../model/encoder';
 import type { DocEncoder } from '../model/worker-encoder';
 import type { Passage } from '../types';
+import { OrtGemm, type MatMulT } from '../gemm';
+import { mulberry32 } from '../bench/metrics';
+import { CompressedStoreBuilder } from './compressed-store';
+import { centroidCountFor, emptyCodec, trainCodec, type ResidualCodec } from './residual-codec';
 import { TokenEstimate } from './token-estimate';
-import { TokenStoreBuilder } from './token-store';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
+
+/** Token vectors the codec is trained on, about (4 a centroid at MAX_INDEX_CENTROIDS). */
+const TRAIN_SAMPLE_TOKENS = 32768;
+/**
+ * At most this many centroids, whatever the index's size (ColBERTv2's rule, 16·√tokens, asks for
+ * 16384 from 1 M vectors on). Every vector committed is compared with every centroid, so the
+ * assignment costs tokens × centroids: capped, it stays a small share of encoding (8192 × 128
+ * multiply-adds a vector, against the encoder's millions) and grows only linearly with the
+ * index; and the sample (TRAIN_SAMPLE_TOKENS) still gives each centroid ~4 training points.
+ */
+const MAX_INDEX_CENTROIDS = 8192;
+const KMEANS_ITERATIONS = 6;
+const CODEC_SEED = 12345;
 
 export interface SourceFile {
   /** Workspace-relative, forward slashes. */
@@ -30,14 +55,14 @@ export interface SourceFile {
 export interface IndexProgress {
   /** Files decided (reused, read, or queued for encoding). */
   filesDone: number;
-  /** Files in all, when known (a listed folder; the caller's estimate otherwise). */
+  /** Files in all (the list's length). */
   filesTotal?: number;
   filesEncoded: number;
   /** Encoder tokens done: markers, context and body of every passage window encoded so far. */
   tokensDone: number;
   /**
    * Encoder tokens in all: exact for the files already extracted, estimated for the files still
-   * to read from their size (tokens per byte seen so far). Only known when the input is a list.
+   * to read from their size (tokens per byte seen so far).
    */
   tokensTotal?: number;
   /** 0…1, never decreasing; 1 only on the last event, when everything is committed. */
@@ -58,6 +83,9 @@ export interface IndexStats {
   tokensEncoded: number;
   /** Encoder tokens run in this run (see IndexProgress.tokensDone). */
   sequenceTokens: number;
+  /** Whether this build trained a new codec (first build, or the index outgrew the old one). */
+  codecTrained: boolean;
+  centroids: number;
   seconds: number;
 }
 
@@ -78,6 +106,10 @@ export interface IndexerOptions {
    * pending (paused). An abort of `signal` ends the wait with 'indexing cancelled'.
    */
   pauseGate?: () => Promise<void>;
+  /** Matrix product for centroid training and assignment (default: onnxruntime's GEMM). */
+  matmul?: MatMulT;
+  /** Encoder tokens of the codec's training sample (default TRAIN_SAMPLE_TOKENS; tests use less). */
+  trainSampleTokens?: number;
 }
 
 export function contentHash(text: string): string {
@@ -127,6 +159,10 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   return out;
 }
 
+type UnitItem = { unit: Passage; input: DocInput };
+/** A file read and extracted for encoding; `encodings` once encoded (the training sample's early). */
+type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings?: DocEncoding[] };
+
 export async function buildIndex(
   root: string,
   files: AsyncIterable<SourceFile> | Iterable<SourceFile>,
@@ -138,58 +174,13 @@ export async function buildIndex(
   const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
   const docEncoder = options.docEncoder ?? encoder;
-  const prevFiles = new Map((previous?.files ?? []).map((f) => [f.path, f]));
-  const store = new TokenStoreBuilder(encoder.dim);
-  const indexedFiles: IndexedFile[] = [];
-  const units: IndexedUnit[] = [];
-  const stats: IndexStats = { files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0, seconds: 0 };
+  const stats: IndexStats = {
+    files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
+    codecTrained: false, centroids: 0, seconds: 0,
+  };
   const unchangedByStat = (f: SourceFile, prev: IndexedFile | undefined): boolean =>
     !!prev && f.mtimeMs !== undefined && f.size !== undefined && prev.mtimeMs === f.mtimeMs && prev.size === f.size;
-
-  // What the run will cost, when the input is a list: files, and bytes still to read.
-  const list = Array.isArray(files) ? (files as SourceFile[]) : undefined;
-  const filesTotal = list?.length;
-  const estimate = new TokenEstimate();
-  if (list) for (const f of list) if (!unchangedByStat(f, prevFiles.get(f.path))) estimate.plan(f.path, f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0));
-  let encodeStarted = 0;
-  let lastFraction = 0;
-  const progress = (final = false): void => {
-    if (!options.onProgress) return;
-    const p: IndexProgress = { filesDone: stats.files, filesEncoded: stats.filesEncoded, tokensDone: stats.sequenceTokens };
-    if (filesTotal !== undefined) {
-      const tokensTotal = final ? stats.sequenceTokens : estimate.total();
-      const raw = tokensTotal > 0 ? stats.sequenceTokens / tokensTotal : filesTotal > 0 ? stats.files / filesTotal : 1;
-      lastFraction = final ? 1 : Math.max(lastFraction, Math.min(0.99, raw));
-      Object.assign(p, { filesTotal: Math.max(filesTotal, stats.files), tokensTotal, fraction: lastFraction });
-      if (stats.sequenceTokens > 0) {
-        const rate = stats.sequenceTokens / Math.max(0.001, (Date.now() - encodeStarted) / 1000);
-        p.etaSeconds = final ? 0 : Math.max(0, (tokensTotal - stats.sequenceTokens) / rate);
-      }
-    }
-    options.onProgress(p);
-  };
-
-  // Files whose passages wait for a batch, in file order.
-  let pending: Array<{ file: IndexedFile; items: Array<{ unit: Passage; input: DocInput }> }> = [];
-  let pendingCount = 0;
-  // Work committed to the new index strictly in file order: copies of unchanged files (ready at
-  // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
-  // are out at a time, which bounds both memory and how far extraction runs ahead.
-  const jobs: Array<{ encode: boolean; commit: Promise<() => void> }> = [];
-  let encoding = 0;
-  const settle = async (maxEncoding: number): Promise<void> => {
-    while (jobs.length > 0 && (!jobs[0].encode || encoding > maxEncoding)) {
-      const job = jobs.shift()!;
-      if (job.encode) encoding--;
-      (await job.commit)();
-    }
-  };
-  const enqueue = async (encode: boolean, commit: Promise<() => void>): Promise<void> => {
-    commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
-    jobs.push({ encode, commit });
-    if (encode) encoding++;
-    await settle(inFlight);
-  };
+  const bytesOf = (f: SourceFile): number => f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0);
 
   const gate = async (): Promise<void> => {
     const { pauseGate, signal } = options;
@@ -209,92 +200,283 @@ export async function buildIndex(
     if (signal.aborted) throw new Error('indexing cancelled');
   };
 
-  const flush = async (): Promise<void> => {
-    await gate();
-    const batch = pending;
-    pending = [];
-    pendingCount = 0;
-    const inputs = batch.flatMap((p) => p.items.map((i) => i.input));
-    const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
-    if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
-    const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
-    await enqueue(true, encoded.then((vectors) => () => {
-      let k = 0;
-      for (const { file, items } of batch) {
-        file.unitFirst = units.length;
-        for (const item of items) {
-          const e = vectors[k++];
-          const first = store.addFloat(e.vectors, e.starts, e.ends);
-          units.push({ ...item.unit, tokenFirst: first, tokenCount: e.count });
-          stats.tokensEncoded += e.count;
-        }
-        file.unitCount = items.length;
-        indexedFiles.push(file);
-      }
-      stats.sequenceTokens += sequenceTokens;
-      progress();
-    }));
-  };
-
-  const reuse = async (prev: IndexedFile, now: { size?: number; mtimeMs?: number; invalidUtf8?: boolean }): Promise<void> => {
-    if (pending.length > 0) await flush();
-    await enqueue(false, Promise.resolve(() => {
-      const first = units.length;
-      for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
-        const old = previous!.units[u];
-        const at = store.addFrom(previous!.store, old.tokenFirst, old.tokenCount);
-        units.push({ ...old, tokenFirst: at });
-      }
-      indexedFiles.push({ ...prev, ...now, unitFirst: first });
-    }));
-    stats.filesReused++;
-  };
-
-  progress(); // the totals, before the first file (which may wait at a closed pause gate)
-  for await (const f of files) {
-    await gate();
-    const prev = previous ? prevFiles.get(f.path) : undefined;
-    if (unchangedByStat(f, prev)) {
-      // Same size and mtime as when indexed: unchanged, not even read.
-      stats.files++;
-      await reuse(prev!, {});
-      progress();
-      continue;
+  // The sampling phase picks files from the whole list, so an iterable is listed first (callers
+  // that stream, tests mostly, pass small inputs; the engine passes a stat-only list).
+  let list: SourceFile[];
+  if (Array.isArray(files)) list = files as SourceFile[];
+  else {
+    list = [];
+    for await (const f of files) {
+      await gate();
+      list.push(f);
     }
+  }
+
+  // 1. The codec: the previous one, unless the index has outgrown it — more than twice the
+  // vectors it was trained on, or more encoded with it since than it was trained on. The new
+  // vectors are not known before the files are read: the previous index's vectors per byte
+  // stand in for them (a file whose text is at hand and unchanged counts as unchanged).
+  const prevCodec = previous?.store.codec;
+  let codec: ResidualCodec | undefined;
+  let encodedSinceTraining = 0;
+  if (previous && prevCodec && prevCodec.k > 0 && prevCodec.dim === encoder.dim) {
+    const prevByPath = new Map(previous.files.map((f) => [f.path, f]));
+    const vectorsOf = (f: IndexedFile): number => {
+      let n = 0;
+      for (let u = f.unitFirst; u < f.unitFirst + f.unitCount; u++) n += previous.units[u].tokenCount;
+      return n;
+    };
+    const prevBytes = previous.files.reduce((n, f) => n + f.size, 0);
+    const perByte = prevBytes > 0 ? previous.store.count / prevBytes : 0;
+    let total = 0;
+    let fresh = 0;
+    for (const f of list) {
+      const prev = prevByPath.get(f.path);
+      if (prev && (unchangedByStat(f, prev) || (f.text !== undefined && contentHash(f.text) === prev.hash))) total += vectorsOf(prev);
+      else {
+        const n = bytesOf(f) * perByte;
+        total += n;
+        fresh += n;
+      }
+    }
+    if (!(total > 2 * prevCodec.trainedOnTokens || previous.encodedSinceTraining + fresh > prevCodec.trainedOnTokens)) {
+      codec = prevCodec;
+      encodedSinceTraining = previous.encodedSinceTraining;
+    }
+  }
+  // Retraining re-encodes every file: old vectors are coded against other centroids.
+  const reusing = codec !== undefined ? previous : undefined;
+  const prevFiles = new Map((reusing?.files ?? []).map((f) => [f.path, f]));
+
+  // What the run will cost: files, and bytes still to read.
+  const filesTotal = list.length;
+  const estimate = new TokenEstimate();
+  for (const f of list) if (!unchangedByStat(f, prevFiles.get(f.path))) estimate.plan(f.path, bytesOf(f));
+  let encodeStarted = 0;
+  let lastFraction = 0;
+  const progress = (final = false): void => {
+    if (!options.onProgress) return;
+    const p: IndexProgress = { filesDone: stats.files, filesEncoded: stats.filesEncoded, tokensDone: stats.sequenceTokens };
+    const tokensTotal = final ? stats.sequenceTokens : estimate.total();
+    const raw = tokensTotal > 0 ? stats.sequenceTokens / tokensTotal : filesTotal > 0 ? stats.files / filesTotal : 1;
+    lastFraction = final ? 1 : Math.max(lastFraction, Math.min(0.99, raw));
+    Object.assign(p, { filesTotal: Math.max(filesTotal, stats.files), tokensTotal, fraction: lastFraction });
+    if (stats.sequenceTokens > 0) {
+      const rate = stats.sequenceTokens / Math.max(0.001, (Date.now() - encodeStarted) / 1000);
+      p.etaSeconds = final ? 0 : Math.max(0, (tokensTotal - stats.sequenceTokens) / rate);
+    }
+    options.onProgress(p);
+  };
+
+  /** Reads and extracts a file to encode; undefined when it is left out after all. */
+  const extractFile = async (f: SourceFile, prev: IndexedFile | undefined): Promise<Extracted | { reuse: IndexedFile; now: Partial<IndexedFile> } | undefined> => {
     const read = f.text !== undefined ? { text: f.text } : await f.read?.();
     if (!read) {
       // Left out after all (the reader reported why).
       if (f.size !== undefined) estimate.skip(f.path, f.size);
-      continue;
+      return undefined;
     }
-    stats.files++;
-    stats.filesRead++;
     const size = f.size ?? Buffer.byteLength(read.text);
     const hash = contentHash(read.text);
     const now = { size, mtimeMs: f.mtimeMs, invalidUtf8: read.invalidUtf8 || undefined }; // undefined: not saved
     if (prev && prev.hash === hash) {
       // Touched but unchanged (a branch switch back and forth): keep the vectors, note the new mtime.
       estimate.read(f.path, size, 0);
-      await reuse(prev, now);
-    } else {
-      const passages = extractPassages(f.path, read.text, options.extract);
-      const items = passages.flatMap((p) => unitsForPassage(encoder, p));
-      estimate.read(f.path, size, items.reduce((n, it) => n + encoder.sequenceLength(it.input), 0));
-      const file: IndexedFile = { path: f.path, hash, unitFirst: 0, unitCount: 0, ...now };
-      pending.push({ file, items });
-      pendingCount += items.length;
-      stats.filesEncoded++;
-      if (pendingCount >= batchPassages) await flush();
+      return { reuse: prev, now };
     }
-    progress();
+    const items = extractPassages(f.path, read.text, options.extract).flatMap((p) => unitsForPassage(encoder, p));
+    const sequenceTokens = items.reduce((n, it) => n + encoder.sequenceLength(it.input), 0);
+    estimate.read(f.path, size, sequenceTokens);
+    return { file: { path: f.path, hash, unitFirst: 0, unitCount: 0, ...now }, items, sequenceTokens };
+  };
+
+  const ownGemm = options.matmul ? undefined : await OrtGemm.create();
+  const matmul = options.matmul ?? ownGemm!;
+  try {
+    progress(); // the totals, before the first file (which may wait at a closed pause gate)
+
+    // 2. Training: a seeded random sample of the files, encoded now and kept for the commit.
+    const sampled = new Map<SourceFile, Extracted | undefined>();
+    if (!codec) {
+      const rand = mulberry32(CODEC_SEED);
+      const order = Array.from(list.keys());
+      let batch: Extracted[] = [];
+      let batchCount = 0;
+      const out: Array<Promise<void>> = [];
+      const encodeSample = async (): Promise<void> => {
+        await gate();
+        const b = batch;
+        batch = [];
+        batchCount = 0;
+        const inputs = b.flatMap((x) => x.items.map((i) => i.input));
+        if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
+        const done = docEncoder.encodeDocs(inputs).then((encs) => {
+          let k = 0;
+          for (const x of b) x.encodings = encs.slice(k, (k += x.items.length));
+          stats.sequenceTokens += b.reduce((n, x) => n + x.sequenceTokens, 0);
+          progress();
+        });
+        done.catch(() => {}); // one abandoned by a cancel must not be an unhandled rejection
+        out.push(done);
+        while (out.length >= inFlight) await out.shift();
+      };
+      const target = options.trainSampleTokens ?? TRAIN_SAMPLE_TOKENS;
+      let tokens = 0;
+      for (let i = 0; i < order.length && tokens < target; i++) {
+        const j = i + Math.floor(rand() * (order.length - i));
+        [order[i], order[j]] = [order[j], order[i]];
+        await gate();
+        const f = list[order[i]];
+        const x = (await extractFile(f, undefined)) as Extracted | undefined;
+        sampled.set(f, x);
+        if (!x) continue;
+        tokens += x.sequenceTokens;
+        batch.push(x);
+        batchCount += x.items.length;
+        if (batchCount >= batchPassages) await encodeSample();
+        progress();
+      }
+      if (batch.length > 0) await encodeSample();
+      for (const p of out) await p;
+      // In list order, so that the sample does not depend on how batches came back.
+      const encs = list.flatMap((f) => sampled.get(f)?.encodings ?? []);
+      const n = encs.reduce((a, e) => a + e.count, 0);
+      const sample = new Float32Array(n * encoder.dim);
+      let at = 0;
+      for (const e of encs) {
+        sample.set(e.vectors.subarray(0, e.count * encoder.dim), at);
+        at += e.count * encoder.dim;
+      }
+      // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
+      const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
+      const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
+      codec = n > 0
+        ? await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul, trainedOnTokens: 0 })
+        : emptyCodec(encoder.dim);
+      stats.codecTrained = true;
+    }
+
+    // 3. In file order: copy reused files' compressed vectors, encode and compress the others.
+    const store = new CompressedStoreBuilder(codec);
+    const indexedFiles: IndexedFile[] = [];
+    const units: IndexedUnit[] = [];
+    // Files whose passages wait for a batch, in file order.
+    let pending: Extracted[] = [];
+    let pendingCount = 0;
+    // Work committed to the new index strictly in file order: copies of unchanged files (ready at
+    // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
+    // are out at a time, which bounds both memory and how far extraction runs ahead.
+    const jobs: Array<{ encode: boolean; commit: Promise<() => Promise<void> | void> }> = [];
+    let encoding = 0;
+    const settle = async (maxEncoding: number): Promise<void> => {
+      while (jobs.length > 0 && (!jobs[0].encode || encoding > maxEncoding)) {
+        const job = jobs.shift()!;
+        if (job.encode) encoding--;
+        await (await job.commit)();
+      }
+    };
+    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>): Promise<void> => {
+      commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
+      jobs.push({ encode, commit });
+      if (encode) encoding++;
+      await settle(inFlight);
+    };
+
+    const flush = async (): Promise<void> => {
+      await gate();
+      const batch = pending;
+      pending = [];
+      pendingCount = 0;
+      // The training sample's files come with their encodings.
+      const todo = batch.filter((x) => !x.encodings);
+      const inputs = todo.flatMap((x) => x.items.map((i) => i.input));
+      const sequenceTokens = todo.reduce((n, x) => n + x.sequenceTokens, 0);
+      if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
+      const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
+      await enqueue(true, encoded.then((vectors) => async () => {
+        let k = 0;
+        for (const x of todo) x.encodings = vectors.slice(k, (k += x.items.length));
+        // The whole batch is compressed at once (one centroid-assignment product).
+        const encs = batch.flatMap((x) => x.encodings!);
+        const D = encoder.dim;
+        const n = encs.reduce((a, e) => a + e.count, 0);
+        const rows = new Float32Array(n * D);
+        const starts = new Int32Array(n);
+        const ends = new Int32Array(n);
+        for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) {
+          rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
+          starts.set(encs[e].starts.subarray(0, encs[e].count), at);
+          ends.set(encs[e].ends.subarray(0, encs[e].count), at);
+        }
+        let tokenFirst = n > 0 ? await store.addFloat(rows, starts, ends, matmul) : store.count;
+        for (const x of batch) {
+          x.file.unitFirst = units.length;
+          x.items.forEach((item, i) => {
+            const count = x.encodings![i].count;
+            units.push({ ...item.unit, tokenFirst, tokenCount: count });
+            tokenFirst += count;
+            stats.tokensEncoded += count;
+          });
+          x.file.unitCount = x.items.length;
+          x.encodings = undefined;
+          indexedFiles.push(x.file);
+        }
+        stats.sequenceTokens += sequenceTokens;
+        progress();
+      }));
+    };
+
+    const reuse = async (prev: IndexedFile, now: Partial<IndexedFile>): Promise<void> => {
+      if (pending.length > 0) await flush();
+      await enqueue(false, Promise.resolve(() => {
+        const first = units.length;
+        for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
+          const old = reusing!.units[u];
+          const at = store.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
+          units.push({ ...old, tokenFirst: at });
+        }
+        indexedFiles.push({ ...prev, ...now, unitFirst: first });
+      }));
+      stats.filesReused++;
+    };
+
+    for (const f of list) {
+      await gate();
+      const prev = prevFiles.get(f.path);
+      if (unchangedByStat(f, prev)) {
+        // Same size and mtime as when indexed: unchanged, not even read.
+        stats.files++;
+        await reuse(prev!, {});
+        progress();
+        continue;
+      }
+      const x = sampled.has(f) ? sampled.get(f) : await extractFile(f, prev);
+      sampled.delete(f);
+      if (!x) continue;
+      stats.files++;
+      stats.filesRead++;
+      if ('reuse' in x) await reuse(x.reuse, x.now);
+      else {
+        pending.push(x);
+        pendingCount += x.items.length;
+        stats.filesEncoded++;
+        if (pendingCount >= batchPassages) await flush();
+      }
+      progress();
+    }
+    if (pending.length > 0) await flush();
+    await settle(0);
+    await gate(); // a cancel during the last batches still counts: the caller keeps its old index
+    const frozen = store.freeze();
+    if (stats.codecTrained) codec.trainedOnTokens = frozen.count;
+    else encodedSinceTraining += stats.tokensEncoded;
+    stats.units = units.length;
+    stats.tokens = frozen.count;
+    stats.centroids = codec.k;
+    stats.seconds = (Date.now() - t0) / 1000;
+    progress(true);
+    return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units, store: frozen, encodedSinceTraining }, stats };
+  } finally {
+    await ownGemm?.dispose();
   }
-  if (pending.length > 0) await flush();
-  await settle(0);
-  await gate(); // a cancel during the last batches still counts: the caller keeps its old index
-  const frozen = store.freeze();
-  stats.units = units.length;
-  stats.tokens = frozen.count;
-  stats.seconds = (Date.now() - t0) / 1000;
-  progress(true);
-  return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units, store: frozen }, stats };
 }

@@ -1,7 +1,8 @@
 // The in-memory index of one workspace folder: searchable units (passages, or windows of
-// passages too long for the encoder) and their token vectors in one TokenStore.
+// passages too long for the encoder) and their token vectors in one compressed store.
 import type { Passage } from '../types';
-import type { TokenStore } from './token-store';
+import { CompressedTokenStore } from './compressed-store';
+import { emptyCodec } from './residual-codec';
 
 /** A passage (or one window of a long passage) with its token vectors [tokenFirst, tokenFirst+tokenCount). */
 export interface IndexedUnit extends Passage {
@@ -28,12 +29,14 @@ export interface WorkspaceIndex {
   modelFingerprint: string;
   files: IndexedFile[];
   units: IndexedUnit[];
-  store: TokenStore;
+  store: CompressedTokenStore;
+  /** Token vectors encoded with the current codec since it was trained (the retrain rule). */
+  encodedSinceTraining: number;
 }
 
 export function emptyIndex(root: string, modelFingerprint: string, dim: number): WorkspaceIndex {
   return {
-    root, modelFingerprint, files: [], units: [],
-    store: { dim, count: 0, codes: new Int8Array(0), scales: new Float32Array(0), starts: new Int32Array(0), ends: new Int32Array(0) },
+    root, modelFingerprint, files: [], units: [], encodedSinceTraining: 0,
+    store: new CompressedTokenStore(emptyCodec(dim), 0, new Uint16Array(0), new Uint8Array(0), new Uint8Array(0), new Int32Array(0), new Uint8Array(0)),
   };
 }

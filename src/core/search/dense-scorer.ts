@@ -1,17 +1,11 @@
-// Exact MaxSim over every unit of an index, with the heavy part — the dot products of all
-// query rows with all passage token vectors — done by onnxruntime's GEMM (MLAS), which is
-// ~50× faster than a scalar JavaScript loop. The index stays int8: each block of codes is widened
-// to float32 on the fly (no scale), and the per-vector scale is applied in the max pass.
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+// Exact MaxSim for a list of units: their token vectors are decoded into float blocks (from
+// whatever encoding the store keeps) and the dot products of all query rows with a block are
+// one matrix product (onnxruntime's GEMM by default).
+import { OrtGemm, type MatMulT } from '../gemm';
 import type { TokenStore } from '../index/token-store';
 
-/** ONNX graph: s = Gemm(q [m,k], d [n,k], transB=1) — 133 bytes, built with python3-onnx. */
-const GEMM_QDT_ONNX = 'CAgSD2V2aWRlbmNlLXNlYXJjaDpqCh4KAXEKAWQSAXMiBEdlbW0qDQoGdHJhbnNCGAGgAQISA3FkdFoVCgFxEhAKDggBEgoKAxIBbQoDEgFrWhUKAWQSEAoOCAESCgoDEgFuCgMSAWtiFQoBcxIQCg4IARIKCgMSAW0KAxIBbkIECgAQDQ==';
-
-/** Tokens per GEMM call: big enough to amortise the call, small enough to bound memory (~8 MB). */
+/** Tokens per matrix product: big enough to amortise the call, small enough to bound memory (~8 MB). */
 const BLOCK_TOKENS = 16384;
-
-type Ort = typeof import('onnxruntime-node');
 
 export interface UnitSpan {
   tokenFirst: number;
@@ -19,53 +13,39 @@ export interface UnitSpan {
 }
 
 export class DenseScorer {
-  private constructor(private readonly ort: Ort, private readonly session: InferenceSession) {}
+  constructor(readonly matmul: MatMulT, private readonly owned?: OrtGemm) {}
 
   static async create(threads = 1): Promise<DenseScorer> {
-    const ort: Ort = require('onnxruntime-node');
-    const session = await ort.InferenceSession.create(Buffer.from(GEMM_QDT_ONNX, 'base64'), {
-      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-    });
-    return new DenseScorer(ort, session);
+    const gemm = await OrtGemm.create(threads);
+    return new DenseScorer(gemm, gemm);
   }
 
-  /** score[u] = Σ_i max_{j ∈ unit u} q_i · d_j, for units laid out in increasing token order. */
+  /** score[k] = Σ_i max_{j ∈ units[k]} q_i · d_j, for units anywhere in the store, in any order. */
   async scoreAll(query: Float32Array, rows: number, store: TokenStore, units: readonly UnitSpan[]): Promise<Float32Array> {
     const D = store.dim;
+    const q = store.toStoreSpace(query, rows);
     const scores = new Float32Array(units.length);
-    const qt: Tensor = new this.ort.Tensor('float32', query.subarray(0, rows * D), [rows, D]);
+    let block = new Float32Array(0);
     let u = 0;
     while (u < units.length) {
-      // A block is a run of whole units, so every unit's maxima come from one GEMM result.
-      const first = units[u].tokenFirst;
+      // A block is a run of whole units (one unit alone when it is longer than a block).
       let end = u;
-      let last = first;
-      while (end < units.length && (end === u || units[end].tokenFirst + units[end].tokenCount - first <= BLOCK_TOKENS) && units[end].tokenFirst === last) {
-        last = units[end].tokenFirst + units[end].tokenCount;
-        end++;
-      }
-      const n = last - first;
+      let n = 0;
+      while (end < units.length && (end === u || n + units[end].tokenCount <= BLOCK_TOKENS)) n += units[end++].tokenCount;
       if (n === 0) {
         u = end;
         continue;
       }
-      const block = new Float32Array(n * D);
-      const codes = store.codes;
-      const base = first * D;
-      for (let x = 0; x < n * D; x++) block[x] = codes[base + x];
-      const out = await this.session.run({ q: qt, d: new this.ort.Tensor('float32', block, [n, D]) });
-      const s = out.s.data as Float32Array; // rows × n
-      for (let k = u; k < end; k++) {
-        const a = units[k].tokenFirst - first;
+      if (block.length < n * D) block = new Float32Array(Math.max(n, BLOCK_TOKENS) * D);
+      for (let k = u, at = 0; k < end; at += units[k++].tokenCount) store.decode(units[k].tokenFirst, units[k].tokenCount, block, at * D);
+      const s = await this.matmul.multiplyT(q, rows, block, n, D); // rows × n
+      for (let k = u, a = 0; k < end; a += units[k++].tokenCount) {
         const b = a + units[k].tokenCount;
         let total = 0;
         for (let i = 0; i < rows; i++) {
           let m = -Infinity;
           const row = i * n;
-          for (let j = a; j < b; j++) {
-            const v = s[row + j] * store.scales[first + j];
-            if (v > m) m = v;
-          }
+          for (let j = a; j < b; j++) if (s[row + j] > m) m = s[row + j];
           if (m !== -Infinity) total += m;
         }
         scores[k] = total;
@@ -76,6 +56,6 @@ export class DenseScorer {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.owned?.dispose();
   }
 }

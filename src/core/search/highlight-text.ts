@@ -3,7 +3,7 @@
 import type { Encoder } from '../model/encoder';
 import type { Passage } from '../types';
 import { unitsForPassage } from '../index/indexer';
-import { TokenStoreBuilder } from '../index/token-store';
+import { FloatTokenStoreBuilder } from '../index/token-store';
 import type { EvidenceToken } from './evidence';
 import { pickEvidence, scoreTokens } from './searcher';
 
@@ -17,10 +17,10 @@ export async function highlightText(encoder: Encoder, query: string, passage: st
   const items = unitsForPassage(encoder, passageOfText(passage));
   const encoded = await encoder.encodeDocs(items.map((i) => i.input));
   const q = await encoder.encodeQuery(query);
-  const store = new TokenStoreBuilder(encoder.dim);
+  const store = new FloatTokenStoreBuilder(encoder.dim);
   const tokens: EvidenceToken[] = [];
-  // Scores come from the same int8 store the workspace index uses, so both paths agree.
-  const firsts = encoded.map((e) => store.addFloat(e.vectors, e.starts, e.ends));
+  // A single passage needs no compression: its evidence is scored on the exact vectors.
+  const firsts = encoded.map((e) => store.add(e.vectors, e.starts, e.ends));
   const frozen = store.freeze();
   encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e.count)));
   return pickEvidence(encoder, passage, 0, passage.length, tokens, threshold, granularity);

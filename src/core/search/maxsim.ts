@@ -1,28 +1,24 @@
-// MaxSim (ColBERT late interaction) over the compact token store.
-//
-// Passage token vectors are stored as int8 codes with one float scale per vector
-// (v ≈ scale · code), so a dot product is scale_j · Σ_d q_d · code_d.
+// MaxSim (ColBERT late interaction) in plain JavaScript over any TokenStore: the unit's
+// vectors are decoded to float rows once, then compared with the query rows.
 import type { TokenStore } from '../index/token-store';
 
 /**
  * score(P) = Σ_i max_j q_i · d_j over the query rows and the passage's token vectors.
  * `best` (optional, length = query rows) receives the per-row maxima.
  */
-export function maxSim(query: Float32Array, rows: number, store: TokenStore, first: number, count: number, best?: Float32Array): number {
+export function maxSim(queryRows: Float32Array, rows: number, store: TokenStore, first: number, count: number, best?: Float32Array): number {
   const D = store.dim;
+  const query = store.toStoreSpace(queryRows, rows);
   const m = best ?? new Float32Array(rows);
   m.fill(-Infinity);
-  const codes = store.codes;
-  const scales = store.scales;
-  const v = new Float32Array(D);
-  for (let j = first; j < first + count; j++) {
-    const s = scales[j];
+  const v = new Float32Array(count * D);
+  store.decode(first, count, v);
+  for (let j = 0; j < count; j++) {
     const base = j * D;
-    for (let d = 0; d < D; d++) v[d] = codes[base + d] * s;
     for (let i = 0; i < rows; i++) {
       const qb = i * D;
       let dot = 0;
-      for (let d = 0; d < D; d++) dot += query[qb + d] * v[d];
+      for (let d = 0; d < D; d++) dot += query[qb + d] * v[base + d];
       if (dot > m[i]) m[i] = dot;
     }
   }
@@ -35,18 +31,18 @@ export function maxSim(query: Float32Array, rows: number, store: TokenStore, fir
  * For each of the passage's token vectors, the best dot product against query rows
  * [rowStart, rowEnd) — the FGR interaction turned sideways.
  */
-export function tokenMaxima(query: Float32Array, rowStart: number, rowEnd: number, store: TokenStore, first: number, count: number): Float32Array {
+export function tokenMaxima(queryRows: Float32Array, rowStart: number, rowEnd: number, store: TokenStore, first: number, count: number): Float32Array {
   const D = store.dim;
+  const query = store.toStoreSpace(queryRows, rowEnd);
   const out = new Float32Array(count).fill(-Infinity);
+  const v = new Float32Array(count * D);
+  store.decode(first, count, v);
   for (let k = 0; k < count; k++) {
-    const j = first + k;
-    const s = store.scales[j];
-    const base = j * D;
+    const base = k * D;
     for (let i = rowStart; i < rowEnd; i++) {
       let dot = 0;
       const qb = i * D;
-      for (let d = 0; d < D; d++) dot += query[qb + d] * store.codes[base + d];
-      dot *= s;
+      for (let d = 0; d < D; d++) dot += query[qb + d] * v[base + d];
       if (dot > out[k]) out[k] = dot;
     }
   }

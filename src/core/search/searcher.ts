@@ -1,11 +1,13 @@
-// Query-time logic: encode the question, rank units by MaxSim (exact over every unit here;
-// candidate pruning belongs to the scalable index), optionally fuse with BM25, and compute FGR
-// evidence only for the results that are shown.
+// Query-time logic: encode the question, rank units by MaxSim (exact over every unit of a small
+// index; over PLAID-style candidates of a larger one), optionally fuse with BM25, and compute
+// FGR evidence only for the results that are shown, from their decompressed vectors.
 import type { Encoder, QueryEncoding } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
 import { tokenMaxima } from './maxsim';
 import { DenseScorer } from './dense-scorer';
+import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions } from './candidate-ranker';
+import type { TokenStore } from '../index/token-store';
 import { evidenceRanges, evidenceSentences, sigmoid, type EvidenceToken } from './evidence';
 
 export type RankingMode = 'hybrid' | 'dense' | 'lexical';
@@ -19,6 +21,8 @@ export interface SearchOptions {
   threshold?: number;
   /** Overrides the model's evidence granularity. */
   granularity?: 'token' | 'sentence';
+  /** Candidate pruning of the dense ranking (default DEFAULT_PRUNING). */
+  pruning?: PruningOptions;
 }
 
 export interface SearchHit {
@@ -33,10 +37,13 @@ export interface SearchHit {
 /** Reciprocal-rank fusion defaults, used when the model manifest names none. */
 const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 const FUSION_DEPTH = 100;
+/** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
+const EXHAUSTIVE_BELOW_TOKENS = 16384;
 
 export class Searcher {
   private bm25?: Bm25Index;
   private scorer?: Promise<DenseScorer>;
+  private ranker?: CandidateRanker;
   private readonly queryCache = new Map<string, QueryEncoding>();
 
   constructor(
@@ -71,16 +78,18 @@ export class Searcher {
     if (mode === 'lexical') {
       hits = this.lexical().search(query, top).map(({ index, score }) => ({ unit: units[index], score, lexical: score, highlights: [] }));
     } else {
-      this.scorer ??= DenseScorer.create();
-      const dense = await (await this.scorer).scoreAll(q!.vectors, q!.count, this.index.store, units);
-      const denseOrder = rankOrder(dense, units);
+      const lex = mode === 'hybrid' ? this.lexical().search(query, FUSION_DEPTH) : [];
+      // The BM25 list is scored exactly too, so each fused unit has its true dense rank.
+      const { units: scored, scores } = await this.denseScores(q!, options.pruning ?? DEFAULT_PRUNING, lex.map((l) => l.index));
+      const dense = new Map<number, number>();
+      scored.forEach((u, k) => dense.set(u, scores[k]));
+      const denseOrder = Array.from(scored).sort((a, b) => dense.get(b)! - dense.get(a)! || compareUnits(units[a], units[b]));
       if (mode === 'dense') {
-        hits = denseOrder.slice(0, top).map((u) => ({ unit: units[u], score: dense[u], dense: dense[u], highlights: [] }));
+        hits = denseOrder.slice(0, top).map((u) => ({ unit: units[u], score: dense.get(u)!, dense: dense.get(u)!, highlights: [] }));
       } else {
-        const lex = this.lexical().search(query, FUSION_DEPTH);
         const lexScore = new Map(lex.map(({ index, score }) => [index, score]));
         const fused = reciprocalRankFusion(denseOrder.slice(0, FUSION_DEPTH), lex.map((l) => l.index), this.encoder.manifest.fusion ?? DEFAULT_FUSION, (a, b) => compareUnits(units[a], units[b]));
-        hits = fused.slice(0, top).map(({ item: u, score }) => ({ unit: units[u], score, dense: dense[u], lexical: lexScore.get(u) ?? 0, highlights: [] }));
+        hits = fused.slice(0, top).map(({ item: u, score }) => ({ unit: units[u], score, dense: dense.get(u) ?? 0, lexical: lexScore.get(u) ?? 0, highlights: [] }));
       }
     }
     if (options.evidence !== false) {
@@ -88,6 +97,21 @@ export class Searcher {
       for (const h of hits) h.highlights = this.evidence(qe, h.unit, options.threshold, options.granularity);
     }
     return hits;
+  }
+
+  /**
+   * Exact MaxSim scores of the units that can rank: every unit of a small index; otherwise the
+   * pruned candidates plus `mustScore`.
+   */
+  async denseScores(q: QueryEncoding, pruning: PruningOptions, mustScore: readonly number[] = []): Promise<ExactScores> {
+    this.scorer ??= DenseScorer.create();
+    const scorer = await this.scorer;
+    const { store, units } = this.index;
+    if (store.count < EXHAUSTIVE_BELOW_TOKENS) {
+      return { units: Int32Array.from(units.keys()), scores: await scorer.scoreAll(q.vectors, q.count, store, units) };
+    }
+    this.ranker ??= new CandidateRanker(store, units, scorer.matmul, scorer);
+    return this.ranker.rank(q.vectors, q.count, pruning, mustScore);
   }
 
   async dispose(): Promise<void> {
@@ -112,15 +136,15 @@ export function pickEvidence(encoder: Encoder, text: string, start: number, end:
 }
 
 /** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
-export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: WorkspaceIndex['store'], first: number, count: number): EvidenceToken[] {
+export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: TokenStore, first: number, count: number): EvidenceToken[] {
   const ev = encoder.manifest.evidence;
   const [r0, r1] = ev.queryTokens === 'real' && q.realCount > 0 ? [2, 2 + q.realCount] : [0, q.count];
   const best = tokenMaxima(q.vectors, r0, r1, store, first, count);
   const out: EvidenceToken[] = [];
   for (let k = 0; k < count; k++) {
-    const s = store.starts[first + k];
+    const s = store.spanStart(first + k);
     if (s < 0) continue;
-    out.push({ start: s, end: store.ends[first + k], p: sigmoid(ev.scale * best[k] + ev.bias) });
+    out.push({ start: s, end: store.spanEnd(first + k), p: sigmoid(ev.scale * best[k] + ev.bias) });
   }
   return out;
 }
@@ -145,10 +169,4 @@ export function reciprocalRankFusion<T>(dense: readonly T[], lexical: readonly T
 /** Deterministic order: score desc, then path, then offset. */
 export function compareUnits(a: IndexedUnit, b: IndexedUnit): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : a.start - b.start;
-}
-
-function rankOrder(scores: Float32Array, units: readonly IndexedUnit[]): number[] {
-  const idx = Array.from(scores.keys());
-  idx.sort((a, b) => scores[b] - scores[a] || compareUnits(units[a], units[b]));
-  return idx;
 }

@@ -1,0 +1,100 @@
+// PLAID-style candidate generation: with every centroid probed and room for every unit it is
+// exact MaxSim over the whole store; pruned, it still finds a planted answer and always
+// scores the units the caller asks for.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { jsMatMulT } from '../../src/core/gemm';
+import { trainCodec } from '../../src/core/index/residual-codec';
+import { CompressedStoreBuilder, type CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { CandidateRanker } from '../../src/core/search/candidate-ranker';
+import { CentroidLists } from '../../src/core/search/centroid-lists';
+import { DenseScorer, type UnitSpan } from '../../src/core/search/dense-scorer';
+import { mulberry32 } from '../../src/core/bench/metrics';
+
+const DIM = 16;
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+}
+
+function unitRow(r: () => number, dim: number): Float32Array {
+  const v = Float32Array.from({ length: dim }, () => gauss(r));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+async function makeStore(seed: number, nUnits: number): Promise<{ store: CompressedTokenStore; units: UnitSpan[]; vectors: Float32Array }> {
+  const r = mulberry32(seed);
+  const sizes = Array.from({ length: nUnits }, (_, u) => (u % 17 === 5 ? 0 : 1 + Math.floor(r() * 30)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const vectors = new Float32Array(total * DIM);
+  for (let j = 0; j < total; j++) vectors.set(unitRow(r, DIM), j * DIM);
+  const codec = await trainCodec(vectors, total, DIM, { k: 32, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: total });
+  const b = new CompressedStoreBuilder(codec);
+  await b.addFloat(vectors, new Int32Array(total), new Int32Array(total), jsMatMulT);
+  const units: UnitSpan[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    units.push({ tokenFirst: at, tokenCount: n });
+    at += n;
+  }
+  return { store: b.freeze(), units, vectors };
+}
+
+function queryRows(seed: number, rows: number): Float32Array {
+  const r = mulberry32(seed);
+  const q = new Float32Array(rows * DIM);
+  for (let i = 0; i < rows; i++) q.set(unitRow(r, DIM), i * DIM);
+  return q;
+}
+
+describe('CentroidLists', () => {
+  it('lists each unit once per centroid it has vectors on, in ascending order', () => {
+    const ids = Uint16Array.from([0, 2, 0, 1, 1, 2, 2]);
+    const spans = [{ tokenFirst: 0, tokenCount: 3 }, { tokenFirst: 3, tokenCount: 0 }, { tokenFirst: 3, tokenCount: 2 }, { tokenFirst: 5, tokenCount: 2 }];
+    const l = CentroidLists.build(ids, 4, spans);
+    assert.deepEqual(Array.from(l.unitsOf(0)), [0]);
+    assert.deepEqual(Array.from(l.unitsOf(1)), [2]);
+    assert.deepEqual(Array.from(l.unitsOf(2)), [0, 3]);
+    assert.deepEqual(Array.from(l.unitsOf(3)), []);
+  });
+});
+
+describe('CandidateRanker', () => {
+  const scorer = new DenseScorer(jsMatMulT);
+
+  it('probing every centroid with room for every unit equals exact MaxSim over the whole store', async () => {
+    const { store, units } = await makeStore(1, 120);
+    const ranker = new CandidateRanker(store, units, jsMatMulT, scorer);
+    for (const seed of [1, 2, 3]) {
+      const q = queryRows(100 + seed, 8);
+      const exact = await scorer.scoreAll(q, 8, store, units);
+      const got = await ranker.rank(q, 8, { nprobe: store.codec.k, ncandidates: units.length });
+      // Every unit with vectors is a candidate; units without vectors cannot match any centroid.
+      const withVectors = units.flatMap((u, k) => (u.tokenCount > 0 ? [k] : []));
+      assert.deepEqual(Array.from(got.units), withVectors);
+      got.units.forEach((u, k) => assert.ok(Math.abs(got.scores[k] - exact[u]) < 1e-5, `unit ${u}: ${got.scores[k]} vs ${exact[u]}`));
+    }
+  });
+
+  it('pruned, it still finds a planted passage first and scores every unit the caller names', async () => {
+    const { store, units, vectors } = await makeStore(2, 300);
+    const planted = 137;
+    const u = units[planted];
+    assert.ok(u.tokenCount >= 4);
+    // The query is the planted passage's own first vectors: it scores ≈ rows there.
+    const rows = 4;
+    const q = vectors.slice(u.tokenFirst * DIM, (u.tokenFirst + rows) * DIM);
+    const ranker = new CandidateRanker(store, units, jsMatMulT, scorer);
+    const must = [3, 250, 299];
+    const got = await ranker.rank(q, rows, { nprobe: 2, ncandidates: 20 }, must);
+    assert.ok(got.units.length < units.length, 'pruning scored fewer units than the store has');
+    assert.ok(got.units.length <= 20 + must.length);
+    for (const m of must) assert.ok(got.units.includes(m), `unit ${m} is scored`);
+    let best = 0;
+    for (let k = 1; k < got.units.length; k++) if (got.scores[k] > got.scores[best]) best = k;
+    assert.equal(got.units[best], planted);
+    const exact = await scorer.scoreAll(q, rows, store, units);
+    got.units.forEach((x, k) => assert.ok(Math.abs(got.scores[k] - exact[x]) < 1e-5, 'scores of chosen units are exact'));
+  });
+});

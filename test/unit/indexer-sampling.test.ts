@@ -1,0 +1,76 @@
+// The codec's training sample on a first build: files drawn in a seeded order are read and
+// encoded before the streaming loop, which then commits them from those encodings — every file
+// is read once and every unit encoded once, whatever share of the files the sample took.
+// An async iterable input is listed first and gives the same index. Shipped model, files in memory.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defaultModelDir } from '../../src/core/engine';
+import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
+import { Encoder, type DocInput } from '../../src/core/model/encoder';
+import type { DocEncoder } from '../../src/core/model/worker-encoder';
+import { jsMatMulT } from '../../src/core/gemm';
+
+const page = (i: number): string =>
+  `# Page ${i}\n\nThe server drains open connections before it stops, so requests are not dropped (${i}).\n\n## Caching ${i}\n\nResponses are cached for ten minutes unless the header says otherwise (${i}).\n`;
+
+function listing(n: number, reads: string[]): SourceFile[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = `docs/page-${String(i).padStart(2, '0')}.md`;
+    const text = page(i);
+    return { path: p, size: Buffer.byteLength(text), mtimeMs: 1000 + i, read: async () => (reads.push(p), { text }) };
+  });
+}
+
+/** The encoder, counting the passages it is given. */
+function counting(encoder: Encoder): DocEncoder & { inputs: DocInput[] } {
+  const inputs: DocInput[] = [];
+  return { inputs, encodeDocs: (docs) => (inputs.push(...docs), encoder.encodeDocs(docs)) };
+}
+
+describe('buildIndex codec training sample', () => {
+  let encoder: Encoder;
+  before(async () => {
+    encoder = await Encoder.load(defaultModelDir());
+  });
+  after(async () => {
+    await encoder.dispose();
+  });
+
+  it('a sample of some files: each file read once, each unit encoded once, committed in file order', async () => {
+    const reads: string[] = [];
+    const enc = counting(encoder);
+    const files = listing(16, reads);
+    const { index, stats } = await buildIndex('/virtual', files, encoder, undefined, { batchPassages: 3, docEncoder: enc, matmul: jsMatMulT, trainSampleTokens: 120 });
+    assert.equal(stats.codecTrained, true);
+    assert.ok(stats.centroids > 0);
+    assert.deepEqual([...reads].sort(), files.map((f) => f.path), 'every file read exactly once');
+    assert.ok(reads.join() !== files.map((f) => f.path).join(), 'the sample was read first, in its own order');
+    assert.equal(enc.inputs.length, index.units.length, 'every unit encoded exactly once');
+    assert.equal(stats.sequenceTokens, enc.inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0));
+    assert.deepEqual(index.files.map((f) => f.path), files.map((f) => f.path));
+    let at = 0;
+    for (const u of index.units) {
+      assert.equal(u.tokenFirst, at);
+      at += u.tokenCount;
+    }
+    assert.equal(at, index.store.count);
+    assert.equal(index.store.codec.trainedOnTokens, index.store.count);
+
+    // The same units, vectors for vectors, as with every file in the sample.
+    const whole = await buildIndex('/virtual', listing(16, []), encoder, undefined, { batchPassages: 3, matmul: jsMatMulT });
+    assert.deepEqual(index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]), whole.index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]));
+    assert.deepEqual(index.store.starts, whole.index.store.starts);
+  });
+
+  it('an async iterable is listed first and indexes as the list does', async () => {
+    const files = listing(6, []);
+    async function* stream(): AsyncGenerator<SourceFile> {
+      for (const f of files) yield f;
+    }
+    const a = await buildIndex('/virtual', files, encoder, undefined, { batchPassages: 3, matmul: jsMatMulT, trainSampleTokens: 100 });
+    const b = await buildIndex('/virtual', stream(), encoder, undefined, { batchPassages: 3, matmul: jsMatMulT, trainSampleTokens: 100 });
+    assert.deepEqual(b.index.files, a.index.files);
+    assert.deepEqual(b.index.units, a.index.units);
+    assert.deepEqual(b.index.store, a.index.store);
+  });
+});

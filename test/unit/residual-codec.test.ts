@@ -1,0 +1,242 @@
+// The residual codec and its k-means: deterministic training, and decoded vectors that stay
+// within the bounds the 2-bit buckets allow.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { jsMatMulT } from '../../src/core/gemm';
+import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
+import { centroidCountFor, codeBits, decodeVectors, encodeResiduals, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
+import { symmetricEigen } from '../../src/core/index/pca';
+import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { mulberry32 } from '../../src/core/bench/metrics';
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+}
+
+/** n unit vectors scattered around `clusters` random directions (like token vectors: clustered, not uniform). */
+function clusteredRows(seed: number, n: number, dim: number, clusters: number, spread = 0.3): Float32Array {
+  const r = mulberry32(seed);
+  const centres = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => gauss(r)));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = centres[Math.floor(r() * clusters)];
+    let norm = 0;
+    for (let d = 0; d < dim; d++) {
+      const cn = Math.hypot(...c);
+      out[i * dim + d] = c[d] / cn + (spread * gauss(r)) / Math.sqrt(dim);
+      norm += out[i * dim + d] ** 2;
+    }
+    for (let d = 0; d < dim; d++) out[i * dim + d] /= Math.sqrt(norm);
+  }
+  return out;
+}
+
+const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => {
+  let s = 0;
+  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
+  return s;
+};
+
+describe('sphericalKMeans', () => {
+  it('is deterministic: same seed and points give bit-identical centroids; another seed differs', async () => {
+    const dim = 16;
+    const pts = clusteredRows(1, 600, dim, 12);
+    const a = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 3, matmul: jsMatMulT });
+    const b = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 3, matmul: jsMatMulT });
+    const c = await sphericalKMeans(pts, 600, dim, { k: 16, iterations: 5, seed: 4, matmul: jsMatMulT });
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    for (let k = 0; k < 16; k++) assert.ok(Math.abs(dot(a, k * dim, a, k * dim, dim) - 1) < 1e-5, 'unit-norm centroids');
+  });
+
+  it('clamps k to the number of points and finds planted clusters', async () => {
+    const dim = 8;
+    const pts = clusteredRows(2, 5, dim, 5, 0);
+    const c = await sphericalKMeans(pts, 5, dim, { k: 64, iterations: 3, seed: 1, matmul: jsMatMulT });
+    assert.equal(c.length, 5 * dim);
+    // Tight clusters: every point ends up within a tiny angle of its centroid.
+    const many = clusteredRows(3, 400, dim, 4, 0.01);
+    const cents = await sphericalKMeans(many, 400, dim, { k: 4, iterations: 10, seed: 1, matmul: jsMatMulT });
+    const ids = await nearestCentroids(many, 400, cents, 4, dim, jsMatMulT);
+    for (let i = 0; i < 400; i++) assert.ok(dot(many, i * dim, cents, ids[i] * dim, dim) > 0.99, `point ${i}`);
+  });
+
+  it('nearestCentroids returns the largest dot product, lowest id on ties, across blocks', async () => {
+    const dim = 4;
+    const cents = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
+    const pts = new Float32Array([0.9, 0.1, 0, 0, 0.1, 0.9, 0, 0, 0.5, 0.5, 0, 0]);
+    assert.deepEqual(Array.from(await nearestCentroids(pts, 3, cents, 3, dim, jsMatMulT)), [0, 1, 0]);
+  });
+});
+
+describe('residual codec', () => {
+  it('centroid count is the power of two at or below 16·√tokens, within [64, 65536]', () => {
+    assert.equal(centroidCountFor(0), 64);
+    assert.equal(centroidCountFor(10), 64);
+    assert.equal(centroidCountFor(100), 128);
+    assert.equal(centroidCountFor(170392), 4096);
+    assert.equal(centroidCountFor(1e6), 8192);
+    assert.equal(centroidCountFor(1e12), 65536);
+  });
+
+  it('a vector takes 40 bytes at dim 128 (2 centroid id + 1 residual length + 32 residual codes + 4 start + 1 span length)', () => {
+    assert.equal(residualBytes(128), 32);
+    assert.equal(residualBytes(5), 2);
+    assert.equal(CompressedTokenStore.bytesPerVector(128), 40);
+  });
+
+  for (const dim of [8, 13, 128]) {
+    it(`round trip at dim ${dim}: codes land in their buckets, decode within them, and dot products stay close`, async () => {
+      const n = 3000;
+      const pts = clusteredRows(10 + dim, n, dim, 40);
+      const codec = await trainCodec(pts.subarray(0, 1500 * dim), 1500, dim, { k: 32, iterations: 6, seed: 5, matmul: jsMatMulT, trainedOnTokens: 1500 });
+      assert.equal(codec.k, 32);
+      assert.ok(codec.normalize, 'unit-norm training vectors → decoded vectors are renormalised');
+      // The rotation is orthonormal; the coded axes use exactly the residual bytes.
+      for (let a = 0; a < dim; a++) {
+        for (let b = 0; b < dim; b++) assert.ok(Math.abs(dot(codec.rotation, a * dim, codec.rotation, b * dim, dim) - (a === b ? 1 : 0)) < 1e-4);
+      }
+      assert.ok(codec.wideDims / 2 + Math.ceil(codec.narrowDims / 4) <= residualBytes(dim));
+      assert.ok(codec.wideDims % 2 === 0 && codec.wideDims + codec.narrowDims <= dim);
+      const rotated = rotateRows(codec.rotation, pts, n, dim);
+      const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
+      const res = new Uint8Array(n * residualBytes(dim));
+      const norms = new Uint8Array(n);
+      encodeResiduals(codec, rotated, n, ids, res, norms);
+      // Without renormalisation, decoded = centroid + stored length × bucket value: check bucket by bucket.
+      const raw = { ...codec, normalize: false };
+      const dec = new Float32Array(n * dim);
+      decodeVectors(raw, ids, norms, res, 0, n, dec);
+      for (let i = 0; i < n; i++) {
+        let len = 0;
+        for (let d = 0; d < dim; d++) len += (rotated[i * dim + d] - codec.centroids[ids[i] * dim + d]) ** 2;
+        len = Math.sqrt(len);
+        // The stored length is the nearest of the 256 log-scale levels (within the trained range).
+        const clamped = Math.min(codec.normMax, Math.max(codec.normMin, len));
+        const stored = normValue(codec, norms[i]);
+        assert.equal(norms[i], normCode(codec, len));
+        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
+      }
+      for (let d = 0; d < dim; d++) {
+        const buckets = 1 << codeBits(codec, d);
+        const w = codec.weights.subarray(16 * d, 16 * d + buckets);
+        if (buckets === 1) {
+          for (let i = 0; i < n; i++) assert.ok(Math.abs(dec[i * dim + d] - codec.centroids[ids[i] * dim + d] - normValue(codec, norms[i]) * w[0]) < 1e-5);
+          continue;
+        }
+        const cut = codec.cutoffs.subarray(15 * d, 15 * d + buckets - 1);
+        for (let b = 0; b + 1 < cut.length; b++) assert.ok(cut[b] <= cut[b + 1], 'cutoffs ascend');
+        for (let b = 0; b < buckets; b++) {
+          if (b > 0) assert.ok(w[b] >= cut[b - 1] - 1e-6, `weight ${b} of coordinate ${d} is inside its bucket`);
+          if (b < buckets - 1) assert.ok(w[b] <= cut[b] + 1e-6, `weight ${b} of coordinate ${d} is inside its bucket`);
+        }
+        for (let i = 0; i < n; i++) {
+          const len = normValue(codec, norms[i]);
+          const u = (rotated[i * dim + d] - codec.centroids[ids[i] * dim + d]) / len;
+          const e = (dec[i * dim + d] - rotated[i * dim + d]) / len;
+          // Inner buckets bound the (scaled) error by their width; the outer ones by the distance to the cutoff plus theirs.
+          let b = 0;
+          while (b < buckets - 1 && u >= cut[b]) b++;
+          const lo = b === 0 ? Math.min(u, w[0]) : cut[b - 1];
+          const hi = b === buckets - 1 ? Math.max(u, w[b]) : cut[b];
+          assert.ok(Math.abs(e) <= hi - lo + 1e-5, `vector ${i} coordinate ${d}: scaled error ${e} outside bucket [${lo}, ${hi}]`);
+        }
+      }
+      // Renormalised decode: unit rows, and dot products with rotated query rows close to the exact ones.
+      decodeVectors(codec, ids, norms, res, 0, n, dec);
+      const q = clusteredRows(99, 20, dim, 40);
+      const qr = rotateRows(codec.rotation, q, 20, dim);
+      let sumErr = 0;
+      let maxErr = 0;
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(dot(dec, i * dim, dec, i * dim, dim) - 1) < 1e-4);
+        for (let k = 0; k < 20; k++) {
+          const err = Math.abs(dot(qr, k * dim, dec, i * dim, dim) - dot(q, k * dim, pts, i * dim, dim));
+          sumErr += err;
+          maxErr = Math.max(maxErr, err);
+        }
+      }
+      // A unit query and unit vectors: |q·(v̂ − v)| ≤ ‖v̂ − v‖ ≤ 2; these clustered vectors do far better.
+      assert.ok(sumErr / (n * 20) < 0.05, `mean |Δ dot| ${sumErr / (n * 20)}`);
+      assert.ok(maxErr < 0.5, `max |Δ dot| ${maxErr}`);
+    });
+  }
+
+  it('residuals confined to a few directions: those axes get the wide codes and nothing is lost elsewhere', async () => {
+    // Vectors = one of 8 centres + noise in a 6-dimensional subspace of 32 dimensions.
+    const dim = 32;
+    const r = mulberry32(5);
+    const centres = clusteredRows(6, 8, dim, 8, 0);
+    const n = 2000;
+    const pts = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(r() * 8);
+      for (let d = 0; d < dim; d++) pts[i * dim + d] = centres[c * dim + d] + (d < 6 ? 0.2 * gauss(r) : 0);
+    }
+    const codec = await trainCodec(pts, n, dim, { k: 8, iterations: 5, seed: 1, matmul: jsMatMulT, trainedOnTokens: n });
+    assert.ok(codec.wideDims >= 6, `6 strong axes get 4-bit codes (wide: ${codec.wideDims})`);
+    const rotated = rotateRows(codec.rotation, pts, n, dim);
+    const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
+    const res = new Uint8Array(n * residualBytes(dim));
+    const norms = new Uint8Array(n);
+    encodeResiduals(codec, rotated, n, ids, res, norms);
+    const dec = new Float32Array(n * dim);
+    decodeVectors(codec, ids, norms, res, 0, n, dec);
+    let err = 0;
+    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) err += (dec[i * dim + d] - rotated[i * dim + d]) ** 2;
+    assert.ok(Math.sqrt(err / n) < 0.05, `rms reconstruction error ${Math.sqrt(err / n)}`);
+  });
+
+  it('symmetricEigen: values descending, orthonormal vectors, A·v = λ·v', () => {
+    const n = 6;
+    const r = mulberry32(3);
+    const b = Float64Array.from({ length: n * n }, () => r() - 0.5);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += b[i * n + k] * b[j * n + k];
+    const { values, vectors } = symmetricEigen(a, n);
+    for (let i = 1; i < n; i++) assert.ok(values[i - 1] >= values[i]);
+    for (let e = 0; e < n; e++) {
+      for (let i = 0; i < n; i++) {
+        let av = 0;
+        for (let k = 0; k < n; k++) av += a[i * n + k] * vectors[e * n + k];
+        assert.ok(Math.abs(av - values[e] * vectors[e * n + i]) < 1e-9);
+      }
+      for (let f = 0; f < n; f++) {
+        let d = 0;
+        for (let k = 0; k < n; k++) d += vectors[e * n + k] * vectors[f * n + k];
+        assert.ok(Math.abs(d - (e === f ? 1 : 0)) < 1e-9);
+      }
+    }
+  });
+
+  it('the store builder compresses, copies bit for bit with addFrom, and keeps spans', async () => {
+    const dim = 8;
+    const pts = clusteredRows(7, 200, dim, 10);
+    const codec = await trainCodec(pts, 200, dim, { k: 16, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: 200 });
+    const b = new CompressedStoreBuilder(codec, 1);
+    const starts = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : 10 * k));
+    const ends = Int32Array.from({ length: 200 }, (_, k) => (k % 7 === 0 ? -1 : k === 9 ? 10 * k + 1000 : 10 * k + 3 + (k % 4)));
+    assert.equal(await b.addFloat(pts, starts, ends, jsMatMulT), 0);
+    const a = b.freeze();
+    assert.equal(a.count, 200);
+    for (let k = 0; k < 200; k++) {
+      assert.equal(a.spanStart(k), starts[k]);
+      // A span longer than 255 (an [UNK] for a very long word) is clipped.
+      assert.equal(a.spanEnd(k), k === 9 ? 10 * k + 255 : ends[k]);
+    }
+    const c = new CompressedStoreBuilder(codec, 2);
+    await c.addFloat(pts.subarray(0, 3 * dim), starts.subarray(0, 3), ends.subarray(0, 3), jsMatMulT);
+    assert.equal(c.addFrom(a, 50, 100), 3);
+    const s = c.freeze();
+    assert.deepEqual(s.centroidIds.subarray(3), a.centroidIds.subarray(50, 150));
+    assert.deepEqual(s.norms.subarray(3), a.norms.subarray(50, 150));
+    assert.deepEqual(s.residuals.subarray(3 * residualBytes(dim)), a.residuals.subarray(50 * residualBytes(dim), 150 * residualBytes(dim)));
+    const x = new Float32Array(100 * dim);
+    const y = new Float32Array(100 * dim);
+    s.decode(3, 100, x);
+    a.decode(50, 100, y);
+    assert.deepEqual(x, y);
+    const other = { ...codec };
+    assert.throws(() => new CompressedStoreBuilder(other).addFrom(a, 0, 1), /same codec/);
+  });
+});
