@@ -330,6 +330,10 @@ export async function buildIndex(
         const x = (await extractFile(f, undefined)) as Extracted | undefined;
         sampled.set(f, x);
         if (!x) continue;
+        // Decided now (read, to be encoded), though committed in file order later.
+        stats.files++;
+        stats.filesRead++;
+        stats.filesEncoded++;
         tokens += x.sequenceTokens;
         batch.push(x);
         batchCount += x.items.length;
@@ -450,16 +454,19 @@ export async function buildIndex(
         progress();
         continue;
       }
-      const x = sampled.has(f) ? sampled.get(f) : await extractFile(f, prev);
+      const inSample = sampled.has(f);
+      const x = inSample ? sampled.get(f) : await extractFile(f, prev);
       sampled.delete(f);
       if (!x) continue;
-      stats.files++;
-      stats.filesRead++;
+      if (!inSample) {
+        stats.files++;
+        stats.filesRead++;
+      }
       if ('reuse' in x) await reuse(x.reuse, x.now);
       else {
         pending.push(x);
         pendingCount += x.items.length;
-        stats.filesEncoded++;
+        if (!inSample) stats.filesEncoded++;
         if (pendingCount >= batchPassages) await flush();
       }
       progress();
