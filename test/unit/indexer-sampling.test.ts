@@ -62,6 +62,24 @@ describe('buildIndex codec training sample', () => {
     assert.deepEqual(index.store.starts, whole.index.store.starts);
   });
 
+  it('files listed by stat: a grown workspace retrains (every file read once, none reused), a small edit does not', async () => {
+    const a = await buildIndex('/virtual', listing(3, []), encoder, undefined, { matmul: jsMatMulT });
+    const reads: string[] = [];
+    const grown = listing(12, reads); // the first 3 unchanged by size and mtime
+    const b = await buildIndex('/virtual', grown, encoder, a.index, { matmul: jsMatMulT });
+    assert.equal(b.stats.codecTrained, true);
+    assert.equal(b.stats.filesReused, 0);
+    assert.deepEqual([...reads].sort(), grown.map((f) => f.path), 'unchanged files read too: their vectors were coded against the old centroids');
+    const edited = listing(12, []);
+    const text = page(5) + '\nOne more line.\n';
+    edited[5] = { ...edited[5], size: Buffer.byteLength(text), mtimeMs: 9999, read: async () => ({ text }) };
+    const c = await buildIndex('/virtual', edited, encoder, b.index, { matmul: jsMatMulT });
+    assert.equal(c.stats.codecTrained, false);
+    assert.equal(c.index.store.codec, b.index.store.codec);
+    assert.deepEqual([c.stats.filesRead, c.stats.filesEncoded, c.stats.filesReused], [1, 1, 11]);
+    assert.equal(c.index.encodedSinceTraining, c.stats.tokensEncoded);
+  });
+
   it('an async iterable is listed first and indexes as the list does', async () => {
     const files = listing(6, []);
     async function* stream(): AsyncGenerator<SourceFile> {
