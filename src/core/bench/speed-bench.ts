@@ -1,0 +1,463 @@
+// `npm run bench:speed`: speed and size of the engine on synthetic workspaces of 1k, 10k, 100k
+// passages (speed-corpus.ts), through the public API only (WorkspaceSearch.open / search /
+// dispose, the report's stats, the encoder it exposes), so that it measures whatever index and
+// search internals are in place. Prints a Markdown table; --json PATH writes the same as JSON.
+//
+//   node --import tsx src/core/bench/speed-bench.ts [--sizes 1k,10k,100k] [--json out.json]
+//        [--corpus DIR] [--queries FILE.jsonl] [--max-queries N] [--model DIR] [--cache DIR] [--rebuild]
+//
+// Workspaces and built indexes are cached under ~/.cache/evidence-search-bench (or --cache),
+// keyed by size, model and generator version, with the figures of the run that built them:
+// re-runs skip the encoding (the indexing figures then say when they were measured). Every
+// measurement of a size runs in fresh child processes, so RSS and cold-load figures belong to
+// that size alone.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkspaceSearch, defaultModelDir } from '../engine';
+import { Encoder, type DocInput } from '../model/encoder';
+import type { SearchOptions } from '../search/searcher';
+import { SPEED_CORPUS_VERSION, SECTIONS_PER_FILE, fileCount, passageText, prose, relPathOfFile, writeWorkspace } from './speed-corpus';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+function ms(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
+/** Nearest-rank percentile of a non-empty list. */
+export function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
+  if (!m) throw new Error(`--sizes: "${s}" is not a size like 1k, 10k, 100k or 2500`);
+  const n = Number(m[1]) * (m[2].toLowerCase() === 'k' ? 1e3 : m[2].toLowerCase() === 'm' ? 1e6 : 1);
+  if (!Number.isInteger(n) || n < 10) throw new Error(`--sizes: "${s}" must be a whole number of passages >= 10`);
+  return n;
+}
+
+function label(n: number): string {
+  return n % 1_000_000 === 0 ? `${n / 1e6}M` : n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const abs = path.join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(abs) : fs.statSync(abs).size;
+  }
+  return total;
+}
+
+/** A key for the model files, like the engine's fingerprint but without loading the model. */
+function modelKey(modelDir: string): string {
+  const manifest = fs.readFileSync(path.join(modelDir, 'model.json'));
+  const files = JSON.parse(manifest.toString()).files as Record<string, string>;
+  const h = crypto.createHash('sha256').update(manifest);
+  for (const f of Object.values(files)) {
+    const st = fs.statSync(path.join(modelDir, f));
+    h.update(`${f}:${st.size}:${Math.round(st.mtimeMs)}`);
+  }
+  return `${path.basename(modelDir)}-${h.digest('hex').slice(0, 12)}`;
+}
+
+function readQueries(file: string): string[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
+    const q = JSON.parse(l).query;
+    if (typeof q !== 'string') throw new Error(`${file}: a line without a "query" string`);
+    return q;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: build (or find) the index of one workspace, and measure the raw encoder on its text.
+
+interface BuildInput {
+  wsDir: string;
+  indexDir: string;
+  modelDir: string;
+  corpusDir: string;
+  n: number;
+}
+
+export interface BuildFigures {
+  files: number;
+  units: number;
+  tokens: number;
+  filesEncoded: number;
+  filesReused: number;
+  /** Wall time of WorkspaceSearch.open on an empty index folder: model load, scan, extract, encode, save. */
+  openSeconds: number;
+  /** CPU time (user + system, all threads) of that open: less disturbed by other jobs than wall time. */
+  openCpuSeconds: number;
+  /** The engine's own indexing time (report.stats.seconds). */
+  engineSeconds: number;
+  indexTokensPerSecond: number;
+  indexTokensPerCpuSecond: number;
+  /** Encoder.encodeDocs alone (one Encoder, default options) on a sample of the same passages. */
+  rawTokensPerSecond: number;
+  rawTokensPerCpuSecond: number;
+  rawSample: { passages: number; tokens: number; seconds: number; cpuSeconds: number };
+  peakRssBytes: number;
+  measuredAt: string;
+}
+
+async function childBuild(o: BuildInput): Promise<BuildFigures> {
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  const ws = await WorkspaceSearch.open(o.wsDir, { modelDir: o.modelDir, indexDir: o.indexDir });
+  const openSeconds = ms(t0) / 1000;
+  const openCpuSeconds = cpuSeconds(c0);
+  const s = ws.report.stats;
+  await ws.dispose();
+  // The raw encoder on the same text: an evenly spaced sample of the passages as the indexer
+  // would feed them (heading path as context, body cut to the window), in one encodeDocs call,
+  // which sorts them by length, so batches carry little padding: the encoder's best case on
+  // this text. Best of two runs, as other jobs share the machine.
+  const enc = await Encoder.load(o.modelDir);
+  const paragraphs = prose(o.corpusDir);
+  const sample = Math.min(o.n, 1500);
+  const inputs: DocInput[] = [];
+  for (let k = 0; k < sample; k++) {
+    const i = Math.floor((k * o.n) / sample);
+    const p = passageText(paragraphs, i);
+    const contextIds = enc.contextIds(`Topic ${Math.floor(i / SECTIONS_PER_FILE)} > ${p.heading}`);
+    const ids = enc.tokenizer.tokenize(p.body).ids.slice(0, enc.bodyCapacity(contextIds.length));
+    const spans = Int32Array.from(ids, (_, t) => t);
+    inputs.push({ contextIds, bodyIds: ids, bodyStarts: spans, bodyEnds: spans });
+  }
+  await enc.encodeDocs(inputs.slice(0, 32)); // warm-up
+  let tokens = 0;
+  let rawSeconds = Infinity;
+  let rawCpuSeconds = Infinity;
+  for (let run = 0; run < 2; run++) {
+    const t1 = process.hrtime.bigint();
+    const c1 = process.cpuUsage();
+    tokens = (await enc.encodeDocs(inputs)).reduce((a, e) => a + e.count, 0);
+    rawSeconds = Math.min(rawSeconds, ms(t1) / 1000);
+    rawCpuSeconds = Math.min(rawCpuSeconds, cpuSeconds(c1));
+  }
+  await enc.dispose();
+  return {
+    files: s.files, units: s.units, tokens: s.tokens, filesEncoded: s.filesEncoded, filesReused: s.filesReused,
+    openSeconds, openCpuSeconds, engineSeconds: s.seconds, indexTokensPerSecond: s.tokens / openSeconds, indexTokensPerCpuSecond: s.tokens / openCpuSeconds,
+    rawTokensPerSecond: tokens / rawSeconds, rawTokensPerCpuSecond: tokens / rawCpuSeconds,
+    rawSample: { passages: inputs.length, tokens, seconds: rawSeconds, cpuSeconds: rawCpuSeconds },
+    peakRssBytes: process.resourceUsage().maxRSS * 1024, measuredAt: new Date().toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: cold load, memory, query latency, re-index after one edit, on an existing index.
+
+interface MeasureInput {
+  wsDir: string;
+  indexDir: string;
+  modelDir: string;
+  queries: string[];
+  editFile: string;
+}
+
+interface Latency {
+  p50: number;
+  p95: number;
+  mean: number;
+  n: number;
+}
+
+export interface MeasureFigures {
+  coldLoadMs: number;
+  /** false when the cold open had to encode files (the cached index was not reusable). */
+  indexReused: boolean;
+  rssAfterLoadBytes: number;
+  heapAfterLoadBytes: number;
+  rssAfterQueriesBytes: number;
+  firstQueryMs: { hybrid: number; lexical: number };
+  latency: Record<'hybrid' | 'hybridNoEvidence' | 'lexical' | 'dense', Latency>;
+  queryEncodeMs: Latency;
+  reopenNoChangeMs: number;
+  reindexOneEditMs: number;
+  reindexRestoreMs: number;
+  reindexFilesEncoded: number;
+}
+
+function latency(xs: number[]): Latency {
+  return { p50: percentile(xs, 50), p95: percentile(xs, 95), mean: xs.reduce((a, b) => a + b, 0) / xs.length, n: xs.length };
+}
+
+async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  let t0 = process.hrtime.bigint();
+  const ws = await WorkspaceSearch.open(o.wsDir, { modelDir: o.modelDir, indexDir: o.indexDir });
+  const coldLoadMs = ms(t0);
+  gc();
+  const mem = process.memoryUsage();
+  // The first searches pay for lazy set-up (scorer session, BM25 tables): reported apart.
+  t0 = process.hrtime.bigint();
+  await ws.search('how do I warm up the search engine before the first real question', { top: 10 });
+  const firstHybrid = ms(t0);
+  t0 = process.hrtime.bigint();
+  await ws.search('warm up the keyword index before the first real question', { top: 10, mode: 'lexical', evidence: false });
+  const firstLexical = ms(t0);
+  await ws.search('another warm up question', { top: 10, mode: 'dense' });
+
+  // Each mode gets its own spelling of every question (trailing spaces, which the tokenizer
+  // drops) so that the searcher's query-encoding cache never answers: encoding is included.
+  const configs: Array<[keyof MeasureFigures['latency'], SearchOptions]> = [
+    ['hybrid', { top: 10 }],
+    ['hybridNoEvidence', { top: 10, evidence: false }],
+    ['lexical', { top: 10, mode: 'lexical', evidence: false }],
+    ['dense', { top: 10, mode: 'dense' }],
+  ];
+  // Interleaved: for each question every mode runs once, in a rotating order, so that the load
+  // of other jobs on the machine drifts over all modes alike and the ratios stay fair.
+  const times = new Map(configs.map(([name]) => [name, [] as number[]]));
+  for (const [qi, q] of o.queries.entries()) {
+    for (let k = 0; k < configs.length; k++) {
+      const c = (qi + k) % configs.length;
+      const [name, opts] = configs[c];
+      const t = process.hrtime.bigint();
+      await ws.search(q + ' '.repeat(c + 1), opts);
+      times.get(name)!.push(ms(t));
+    }
+  }
+  const lat = Object.fromEntries([...times].map(([name, xs]) => [name, latency(xs)])) as MeasureFigures['latency'];
+  const enc: number[] = [];
+  for (const q of o.queries) {
+    const t = process.hrtime.bigint();
+    await ws.encoder.encodeQuery(q);
+    enc.push(ms(t));
+  }
+  const rssAfterQueriesBytes = process.memoryUsage().rss;
+
+  // Re-opening with the model already loaded (what a file-save refresh does): no change, one
+  // edited file, and the edit undone (which also leaves the cached index as it was).
+  const reopen = async (): Promise<{ ms: number; encoded: number }> => {
+    const t = process.hrtime.bigint();
+    const w = await WorkspaceSearch.open(o.wsDir, { modelDir: o.modelDir, indexDir: o.indexDir, encoder: ws.encoder });
+    const r = { ms: ms(t), encoded: w.report.stats.filesEncoded };
+    await w.dispose();
+    gc();
+    return r;
+  };
+  const noChange = await reopen();
+  const abs = path.join(o.wsDir, o.editFile);
+  const original = fs.readFileSync(abs);
+  let edited: { ms: number; encoded: number };
+  try {
+    fs.writeFileSync(abs, original.toString('utf8').replace('\n\n## ', '\n\nOne sentence added by the speed bench to test re-indexing.\n\n## '));
+    edited = await reopen();
+  } finally {
+    fs.writeFileSync(abs, original);
+  }
+  const restored = await reopen();
+  await ws.dispose();
+  return {
+    coldLoadMs, indexReused: ws.report.stats.filesEncoded === 0,
+    rssAfterLoadBytes: mem.rss, heapAfterLoadBytes: mem.heapUsed, rssAfterQueriesBytes,
+    firstQueryMs: { hybrid: firstHybrid, lexical: firstLexical },
+    latency: lat, queryEncodeMs: latency(enc),
+    reopenNoChangeMs: noChange.ms, reindexOneEditMs: edited.ms, reindexRestoreMs: restored.ms, reindexFilesEncoded: edited.encoded,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent.
+
+function runChild<T>(kind: 'build' | 'measure', input: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const args = ['--expose-gc', ...process.execArgv.filter((a) => a !== '--expose-gc'), __filename, '--child', kind, JSON.stringify(input)];
+    const child = execFile(process.execPath, args, { cwd: REPO, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`speed-bench ${kind} child failed: ${err.message}\n${stderr.slice(-3000)}`));
+      const last = stdout.trimEnd().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as T);
+      } catch {
+        reject(new Error(`speed-bench ${kind} child printed no result: ${stdout.slice(-500)}\n${stderr.slice(-1000)}`));
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      if (process.env.BENCH_SPEED_VERBOSE) process.stderr.write(d);
+    });
+  });
+}
+
+interface SizeResult {
+  passages: number;
+  files: number;
+  workspaceBytes: number;
+  /** Questions asked per mode. */
+  queries: number;
+  build: BuildFigures & { cached: boolean };
+  measure: MeasureFigures;
+  indexBytes: number;
+  bytesPerToken: number;
+}
+
+interface MainOptions {
+  sizes: number[];
+  json?: string;
+  corpusDir: string;
+  queriesFile: string;
+  modelDir: string;
+  cacheDir: string;
+  rebuild: boolean;
+  /** Questions per size; default all of them up to 10k passages, 10 above (a search there takes seconds). */
+  maxQueries?: number;
+}
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got "${v}"`);
+  return n;
+}
+
+function parseMain(argv: string[]): MainOptions {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+    return v;
+  };
+  const known = new Set(['--sizes', '--json', '--corpus', '--queries', '--model', '--cache', '--rebuild', '--max-queries']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(' ')})`);
+  const bench = path.resolve(REPO, '..', 'shared', 'bench', 'fastify');
+  return {
+    sizes: (get('sizes') ?? '1k,10k').split(',').map(parseSize),
+    json: get('json'),
+    corpusDir: path.resolve(get('corpus') ?? path.join(bench, 'corpus')),
+    queriesFile: path.resolve(get('queries') ?? path.join(bench, 'queries.jsonl')),
+    modelDir: path.resolve(get('model') ?? defaultModelDir()),
+    cacheDir: path.resolve(get('cache') ?? process.env.EVIDENCE_SEARCH_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'evidence-search-bench')),
+    rebuild: argv.includes('--rebuild'),
+    maxQueries: get('max-queries') !== undefined ? positiveInt('max-queries', get('max-queries')!) : undefined,
+  };
+}
+
+async function benchSize(o: MainOptions, n: number, paragraphs: string[], allQueries: string[], log: (m: string) => void): Promise<SizeResult> {
+  const queries = allQueries.slice(0, o.maxQueries ?? (n > 10_000 ? 10 : allQueries.length));
+  const dir = path.join(o.cacheDir, `${label(n)}-${modelKey(o.modelDir)}-c${SPEED_CORPUS_VERSION}`);
+  const wsDir = path.join(dir, 'ws');
+  const indexDir = path.join(dir, 'index');
+  const wsDone = path.join(dir, 'ws.json');
+  const buildFile = path.join(dir, 'build.json');
+  if (!fs.existsSync(wsDone)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    log(`${label(n)}: writing ${fileCount(n)} files to ${wsDir}`);
+    fs.writeFileSync(wsDone, JSON.stringify(writeWorkspace(wsDir, paragraphs, n)));
+  }
+  const ws = JSON.parse(fs.readFileSync(wsDone, 'utf8')) as { files: number; bytes: number };
+  if (o.rebuild) fs.rmSync(indexDir, { recursive: true, force: true });
+  const input: BuildInput = { wsDir, indexDir, modelDir: o.modelDir, corpusDir: o.corpusDir, n };
+  log(`${label(n)}: ${fs.existsSync(indexDir) ? 'checking the cached index' : 'building the index (encoding every passage)'}`);
+  let b = await runChild<BuildFigures>('build', input);
+  let build: BuildFigures & { cached: boolean };
+  if (b.filesReused === 0 && b.filesEncoded > 0) {
+    build = { ...b, cached: false };
+    fs.writeFileSync(buildFile, JSON.stringify(b));
+  } else if (b.filesEncoded === 0 && fs.existsSync(buildFile)) {
+    build = { ...(JSON.parse(fs.readFileSync(buildFile, 'utf8')) as BuildFigures), cached: true };
+  } else {
+    // Partly reusable (an interrupted build, another engine version): measure a full build.
+    log(`${label(n)}: the cached index was only partly reusable; rebuilding it`);
+    fs.rmSync(indexDir, { recursive: true, force: true });
+    b = await runChild<BuildFigures>('build', input);
+    build = { ...b, cached: false };
+    fs.writeFileSync(buildFile, JSON.stringify(b));
+  }
+  log(`${label(n)}: measuring load, memory, ${queries.length} questions × 4 modes, re-index`);
+  const editFile = relPathOfFile(Math.floor(fileCount(n) / 2));
+  const measure = await runChild<MeasureFigures>('measure', { wsDir, indexDir, modelDir: o.modelDir, queries, editFile } satisfies MeasureInput);
+  const indexBytes = dirBytes(indexDir);
+  return { passages: n, files: ws.files, workspaceBytes: ws.bytes, queries: queries.length, build, measure, indexBytes, bytesPerToken: indexBytes / build.tokens };
+}
+
+function table(results: SizeResult[]): string {
+  const f0 = (x: number): string => x.toFixed(0);
+  const f1 = (x: number): string => x.toFixed(1);
+  const f2 = (x: number): string => x.toFixed(2);
+  const mb = (x: number): string => (x / 2 ** 20).toFixed(0);
+  const lat = (l: Latency): string => (l.p50 < 10 ? `${f2(l.p50)} / ${f2(l.p95)}` : `${f1(l.p50)} / ${f1(l.p95)}`);
+  const rows: Array<[string, (r: SizeResult) => string]> = [
+    ['passages (units) / files / token vectors', (r) => `${r.build.units} / ${r.files} / ${r.build.tokens}`],
+    ['questions per mode', (r) => String(r.queries)],
+    ['indexing throughput, token vectors/s (open on an empty index, wall)', (r) => f0(r.build.indexTokensPerSecond) + (r.build.cached ? '*' : '')],
+    ['raw encoder throughput on the same text, token vectors/s (one sorted encodeDocs call)', (r) => f0(r.build.rawTokensPerSecond) + (r.build.cached ? '*' : '')],
+    ['**indexing / raw encoder (ratio, wall)**', (r) => f2(r.build.indexTokensPerSecond / r.build.rawTokensPerSecond)],
+    ['indexing / raw encoder, token vectors per CPU-second (ratio; robust to other load)', (r) => `${f0(r.build.indexTokensPerCpuSecond)} / ${f0(r.build.rawTokensPerCpuSecond)} = ${f2(r.build.indexTokensPerCpuSecond / r.build.rawTokensPerCpuSecond)}`],
+    ['full index build, s (peak RSS MB)', (r) => `${f1(r.build.openSeconds)} (${mb(r.build.peakRssBytes)})`],
+    ['query p50 / p95 ms, hybrid + evidence (default)', (r) => lat(r.measure.latency.hybrid)],
+    ['query p50 / p95 ms, hybrid, evidence off', (r) => lat(r.measure.latency.hybridNoEvidence)],
+    ['query p50 / p95 ms, dense + evidence', (r) => lat(r.measure.latency.dense)],
+    ['query p50 / p95 ms, BM25 peer (lexical)', (r) => lat(r.measure.latency.lexical)],
+    ['**evidence overhead (p50 with / without, ratio)**', (r) => f2(r.measure.latency.hybrid.p50 / r.measure.latency.hybridNoEvidence.p50)],
+    ['**hybrid / BM25 peer (p50 ratio)**', (r) => f0(r.measure.latency.hybrid.p50 / r.measure.latency.lexical.p50)],
+    ['query encoding alone p50 ms', (r) => f2(r.measure.queryEncodeMs.p50)],
+    ['first query after open, ms (hybrid / lexical)', (r) => `${f0(r.measure.firstQueryMs.hybrid)} / ${f0(r.measure.firstQueryMs.lexical)}`],
+    ['index on disk, MB', (r) => f1(r.indexBytes / 2 ** 20)],
+    ['**bytes per token vector on disk**', (r) => f1(r.bytesPerToken)],
+    ['RSS after load, MB (heap MB)', (r) => `${mb(r.measure.rssAfterLoadBytes)} (${mb(r.measure.heapAfterLoadBytes)})`],
+    ['RSS after the queries, MB', (r) => mb(r.measure.rssAfterQueriesBytes)],
+    ['cold load, ms (fresh process: model, index, scan; no change)', (r) => f0(r.measure.coldLoadMs) + (r.measure.indexReused ? '' : ' (index rebuilt!)')],
+    ['re-open, no change, model loaded, ms', (r) => f0(r.measure.reopenNoChangeMs)],
+    ['re-index after editing one file, ms (files encoded)', (r) => `${f0(r.measure.reindexOneEditMs)} (${r.measure.reindexFilesEncoded})`],
+  ];
+  const out = [`| metric | ${results.map((r) => label(r.passages)).join(' | ')} |`, `|---|${results.map(() => '---:').join('|')}|`];
+  for (const [name, fn] of rows) out.push(`| ${name} | ${results.map(fn).join(' | ')} |`);
+  return out.join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const o = parseMain(argv);
+  const log = (m: string): void => {
+    process.stderr.write(`bench:speed: ${m}\n`);
+  };
+  const paragraphs = prose(o.corpusDir);
+  const queries = readQueries(o.queriesFile);
+  log(`${paragraphs.length} prose paragraphs from ${o.corpusDir}; ${queries.length} questions from ${o.queriesFile}; cache ${o.cacheDir}`);
+  const results: SizeResult[] = [];
+  for (const n of o.sizes) results.push(await benchSize(o, n, paragraphs, queries, log));
+  const cpus = os.cpus();
+  const header = [
+    `bench:speed — ${new Date().toISOString()}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    `model ${path.basename(o.modelDir)}; workspaces of N Markdown passages from ${o.corpusDir}; questions from ${path.basename(o.queriesFile)}, top 10, modes interleaved per question, query encoding included (each mode spells the questions differently so the query cache never answers)`,
+  ];
+  const cachedNote = results.some((r) => r.build.cached)
+    ? `\n\n\\* indexing figures from the run that built the cached index (${results.filter((r) => r.build.cached).map((r) => `${label(r.passages)}: ${r.build.measuredAt}`).join(', ')}); --rebuild measures them again`
+    : '';
+  process.stdout.write(`${header.join('\n')}\n\n${table(results)}${cachedNote}\n`);
+  if (o.json) {
+    fs.mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
+    fs.writeFileSync(path.resolve(o.json), JSON.stringify({ header, modelDir: o.modelDir, corpusDir: o.corpusDir, queriesFile: o.queriesFile, results }, null, 1) + '\n');
+    log(`JSON written to ${path.resolve(o.json)}`);
+  }
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const done = (p: Promise<unknown>): void => {
+    p.then((r) => {
+      if (r !== undefined) process.stdout.write(JSON.stringify(r) + '\n');
+    }).catch((e) => {
+      process.stderr.write(`bench:speed: ${process.env.BENCH_SPEED_VERBOSE ? (e as Error).stack : (e as Error).message}\n`);
+      process.exitCode = 1;
+    });
+  };
+  if (argv[0] === '--child') done(argv[1] === 'build' ? childBuild(JSON.parse(argv[2])) : childMeasure(JSON.parse(argv[2])));
+  else done(main(argv).then(() => undefined));
+}
