@@ -180,7 +180,9 @@ export async function buildIndex(
   options: IndexerOptions = {},
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
-  const batchPassages = options.batchPassages ?? 64;
+  // 256 passages a batch: the encoder sorts a batch by length before cutting it into model batches,
+  // and a bigger pool pads far less (64 passages ran at about half the encoder's speed).
+  const batchPassages = options.batchPassages ?? 256;
   const inFlight = Math.max(1, options.inFlight ?? 2);
   const docEncoder = options.docEncoder ?? encoder;
   const stats: IndexStats = {
