@@ -6,22 +6,41 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 /** ONNX graph: s = Gemm(q [m,k], d [n,k], transB=1) — 133 bytes, built with python3-onnx. */
 const GEMM_QDT_ONNX = 'CAgSD2V2aWRlbmNlLXNlYXJjaDpqCh4KAXEKAWQSAXMiBEdlbW0qDQoGdHJhbnNCGAGgAQISA3FkdFoVCgFxEhAKDggBEgoKAxIBbQoDEgFrWhUKAWQSEAoOCAESCgoDEgFuCgMSAWtiFQoBcxIQCg4IARIKCgMSAW0KAxIBbkIECgAQDQ==';
 
+/**
+ * ONNX graph: i = ArgMax(Gemm(q [m,k], d [n,k], transB=1), axis 1) — the index of each row's
+ * best match (first on ties), 196 bytes, built with python3-onnx. Assigning a big index's vectors
+ * to their centroids spent as long in a JavaScript argmax over each m × n product as in the
+ * product itself; in onnxruntime the argmax is a small part.
+ */
+const GEMM_ARGMAX_ONNX = 'CAg6uQEKHgoBcQoBZBIBcyIER2VtbSoNCgZ0cmFuc0IYAaABAgpGCgFzEgFpIgZBcmdNYXgqCwoEYXhpcxgBoAECKg8KCGtlZXBkaW1zGACgAQIqGAoRc2VsZWN0X2xhc3RfaW5kZXgYAKABAhIPZXZpZGVuY2Utc2VhcmNoWhUKAXESEAoOCAESCgoDEgFtCgMSAWtaFQoBZBIQCg4IARIKCgMSAW4KAxIBa2IQCgFpEgsKCQgHEgUKAxIBbUIECgAQDQ==';
+
 type Ort = typeof import('onnxruntime-node');
 
 /** Computes a · bᵀ for row-major a [m × k] and b [n × k]; the result is row-major [m × n]. */
 export interface MatMulT {
   multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Float32Array>;
+  /** For each row of a, the index of the row of b with the largest dot product (first on ties). */
+  argmaxT?(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Int32Array>;
 }
 
 export class OrtGemm implements MatMulT {
-  private constructor(private readonly ort: Ort, private readonly session: InferenceSession) {}
+  private constructor(private readonly ort: Ort, private readonly session: InferenceSession, private readonly argmaxSession: InferenceSession) {}
 
   static async create(threads = 1): Promise<OrtGemm> {
     const ort: Ort = require('onnxruntime-node');
-    const session = await ort.InferenceSession.create(Buffer.from(GEMM_QDT_ONNX, 'base64'), {
-      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-    });
-    return new OrtGemm(ort, session);
+    const options = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' as const };
+    const session = await ort.InferenceSession.create(Buffer.from(GEMM_QDT_ONNX, 'base64'), options);
+    const argmaxSession = await ort.InferenceSession.create(Buffer.from(GEMM_ARGMAX_ONNX, 'base64'), options);
+    return new OrtGemm(ort, session, argmaxSession);
+  }
+
+  async argmaxT(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Int32Array> {
+    if (m === 0) return new Int32Array(0);
+    if (n === 0) throw new RangeError('argmaxT: no rows to choose from');
+    const qt: Tensor = new this.ort.Tensor('float32', a.subarray(0, m * k), [m, k]);
+    const dt: Tensor = new this.ort.Tensor('float32', b.subarray(0, n * k), [n, k]);
+    const out = await this.argmaxSession.run({ q: qt, d: dt });
+    return Int32Array.from(out.i.data as BigInt64Array, (v) => Number(v));
   }
 
   async multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Float32Array> {
@@ -34,6 +53,7 @@ export class OrtGemm implements MatMulT {
 
   async dispose(): Promise<void> {
     await this.session.release();
+    await this.argmaxSession.release();
   }
 }
 

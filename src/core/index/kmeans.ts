@@ -12,6 +12,10 @@ export async function nearestCentroids(points: Float32Array, n: number, centroid
   const rowsPerBlock = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / Math.max(1, k)));
   for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
     const m = Math.min(rowsPerBlock, n - r0);
+    if (matmul.argmaxT) {
+      out.set(await matmul.argmaxT(points.subarray(r0 * dim, (r0 + m) * dim), m, centroids, k, dim), r0);
+      continue;
+    }
     const s = await matmul.multiplyT(points.subarray(r0 * dim, (r0 + m) * dim), m, centroids, k, dim);
     for (let i = 0; i < m; i++) {
       const row = i * k;
