@@ -54,15 +54,18 @@ class Encoder(nn.Module):
         nn.init.normal_(self.tok.weight, std=0.02)
         nn.init.normal_(self.pos.weight, std=0.02)
 
-    def forward(self, input_ids, attention_mask):
+    def hidden(self, input_ids, attention_mask):
+        """Last hidden states before the ColBERT projection (also what MLM pretraining predicts from)."""
         l = input_ids.shape[1]
         pos = torch.arange(l, device=input_ids.device).unsqueeze(0)
         x = self.ln_in(self.tok(input_ids) + self.pos(pos))
         bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -10000.0
         for blk in self.blocks:
             x = blk(x, bias)
-        v = self.proj(self.ln_out(x))
-        return F.normalize(v, p=2.0, dim=-1)
+        return self.ln_out(x)
+
+    def forward(self, input_ids, attention_mask):
+        return F.normalize(self.proj(self.hidden(input_ids, attention_mask)), p=2.0, dim=-1)
 
 
 def maxsim_matrix(q, qmask, d, dmask):

@@ -144,8 +144,21 @@ def evaluate(model, dev, punct, bs=64, with_ranking=True, with_evidence=True):
     return float(np.mean(rr)), (torch.cat(ev_sims) if ev_sims else None), (torch.cat(ev_labs) if ev_labs else None)
 
 
+def fgr_optimizer(model, lr):
+    """AdamW with weight decay on matrices only, and the two FGR scalars at 20× the learning rate
+    (the param groups carry 'lr_mult' for the schedule)."""
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 and not n.startswith('fgr_')]
+    fgr = [model.fgr_scale, model.fgr_bias]
+    # The two FGR scalars must move by whole units; at the encoder's learning rate they could not.
+    return torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01, 'lr_mult': 1.0},
+                              {'params': no_decay, 'weight_decay': 0.0, 'lr_mult': 1.0},
+                              {'params': fgr, 'weight_decay': 0.0, 'lr_mult': 20.0}], lr=lr)
+
+
 def calibrate(sims, labs, scale, bias):
     """Refit scale/bias by logistic regression on held-out tokens; threshold maximising token F1."""
+    sims = sims.float()
     a = torch.tensor(float(scale), requires_grad=True)
     b = torch.tensor(float(bias), requires_grad=True)
     opt = torch.optim.LBFGS([a, b], max_iter=200)
@@ -209,13 +222,7 @@ def main():
         print('initialised token embeddings from', args.init_emb, flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f'parameters: {nparams}', flush=True)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 and not n.startswith('fgr_')]
-    fgr = [model.fgr_scale, model.fgr_bias]
-    # The two FGR scalars must move by whole units; at the encoder's learning rate they could not.
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01, 'lr_mult': 1.0},
-                             {'params': no_decay, 'weight_decay': 0.0, 'lr_mult': 1.0},
-                             {'params': fgr, 'weight_decay': 0.0, 'lr_mult': 20.0}], lr=args.lr)
+    opt = fgr_optimizer(model, args.lr)
     budget = args.minutes * 60
     start = time.time()
     step, tokens, log = 0, 0, []

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from model import Encoder, maxsim_matrix  # noqa: E402
+from train import calibrate, fgr_optimizer  # noqa: E402  (the shipped recipe's trainer: one calibration, one optimiser)
 
 Q_LEN, DOC_LEN = 32, 180
 PAD, QMARK, DMARK, CLS, SEP, MASK = 0, 1, 2, 101, 102, 103
@@ -62,17 +63,6 @@ class MlmHead(nn.Module):
     def forward(self, hidden):
         # LayerNorm in fp32: torch 1.13's CPU autocast leaves it to the caller to match dtypes
         return F.linear(self.ln(F.gelu(self.dense(hidden)).float()), self.enc.tok.weight, self.bias)
-
-
-def encoder_hidden(enc, ids, mask):
-    """The encoder's last hidden states (before the ColBERT projection)."""
-    l = ids.shape[1]
-    pos = torch.arange(l, device=ids.device).unsqueeze(0)
-    x = enc.ln_in(enc.tok(ids) + enc.pos(pos))
-    bias = (1.0 - mask.to(x.dtype))[:, None, None, :] * -10000.0
-    for blk in enc.blocks:
-        x = blk(x, bias)
-    return enc.ln_out(x)
 
 
 def lr_at(step, el, budget, base, warmup):
@@ -112,7 +102,7 @@ def pretrain_mlm(enc, mlm, mlm_off, dev, args, gen):
         rnd = chosen & (r >= 0.8) & (r < 0.9)
         inp[rnd] = torch.randint(FIRST_WORDPIECE, enc.config['vocab'], (int(rnd.sum()),), device=dev, generator=gen)
         with autocast(dev, args.bf16):
-            h = encoder_hidden(enc, inp, torch.ones_like(inp))
+            h = enc.hidden(inp, torch.ones_like(inp))
             logits = head(h[chosen])
             loss = F.cross_entropy(logits.float(), ids[chosen])
         opt.zero_grad(set_to_none=True)
@@ -179,13 +169,7 @@ def rank_step(enc, data, b, punct, ev_weight, dev, bf16):
 
 
 def train_ranking(enc, data, punct, dev, args, gen):
-    decay = [p for n, p in enc.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in enc.named_parameters() if p.dim() < 2 and not n.startswith('fgr_')]
-    fgr = [enc.fgr_scale, enc.fgr_bias]
-    # The two FGR scalars must move by whole units; at the encoder's learning rate they could not.
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01, 'lr_mult': 1.0},
-                             {'params': no_decay, 'weight_decay': 0.0, 'lr_mult': 1.0},
-                             {'params': fgr, 'weight_decay': 0.0, 'lr_mult': 20.0}], lr=args.lr)
+    opt = fgr_optimizer(enc, args.lr)
     budget, start, step, hist, seen = args.rank_minutes * 60, time.time(), 0, [], 0
     ema_r = ema_e = None
     def epoch_batches():
@@ -271,31 +255,6 @@ def evaluate(enc, data, punct, dev, bf16, bs=128):
             sims.append(sim[keep].cpu()); labs.append(lab[keep].cpu())
     enc.train()
     return float(np.mean(rr)), (torch.cat(sims) if sims else None), (torch.cat(labs) if labs else None)
-
-
-def calibrate(sims, labs, scale, bias):
-    """Logistic refit of scale/bias on held-out tokens; threshold maximising token F1."""
-    a = torch.tensor(float(scale), requires_grad=True)
-    b = torch.tensor(float(bias), requires_grad=True)
-    opt = torch.optim.LBFGS([a, b], max_iter=200)
-    y = labs.float()
-    x = sims.float()
-
-    def closure():
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(a * x + b, y)
-        loss.backward()
-        return loss
-    opt.step(closure)
-    p = torch.sigmoid(a.detach() * x + b.detach())
-    best = (0.0, 0.5)
-    for t in np.arange(0.05, 0.96, 0.01):
-        pred = p >= t
-        tp = float((pred & (y > 0.5)).sum()); fp = float((pred & (y < 0.5)).sum()); fn = float((~pred & (y > 0.5)).sum())
-        f1 = 2 * tp / max(1.0, 2 * tp + fp + fn)
-        if f1 > best[0]:
-            best = (f1, float(t))
-    return float(a), float(b), best[1], best[0]
 
 
 def save_weights(enc, path, dtype, summary):
