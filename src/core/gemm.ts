@@ -57,17 +57,22 @@ export class OrtGemm implements MatMulT {
   }
 }
 
+/** a · bᵀ in plain JavaScript, synchronously: for tests, tiny inputs and small fixed products. */
+export function multiplyTSync(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let d = 0; d < k; d++) dot += a[i * k + d] * b[j * k + d];
+      out[i * n + j] = dot;
+    }
+  }
+  return out;
+}
+
 /** The same product in plain JavaScript: for tests and tiny inputs. */
 export const jsMatMulT: MatMulT = {
   async multiplyT(a, m, b, n, k) {
-    const out = new Float32Array(m * n);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let dot = 0;
-        for (let d = 0; d < k; d++) dot += a[i * k + d] * b[j * k + d];
-        out[i * n + j] = dot;
-      }
-    }
-    return out;
+    return multiplyTSync(a, m, b, n, k);
   },
 };

@@ -11,7 +11,7 @@
 // - tables per coordinate, and a bucket decodes to the mean of its training residuals.
 // Everything the codec stores lives in its rotated coordinates: dot products are unchanged as
 // long as the query is rotated too (rotateRows).
-import type { MatMulT } from '../gemm';
+import { multiplyTSync, type MatMulT } from '../gemm';
 import { nearestCentroids, sphericalKMeans } from './kmeans';
 import { symmetricEigen } from './pca';
 
@@ -84,15 +84,8 @@ export function emptyCodec(dim: number): ResidualCodec {
 
 /** Rows of `a` (n × dim) rotated into the codec's coordinates: out_i = rotation · a_i. */
 export function rotateRows(rotation: Float32Array, a: Float32Array, n: number, dim: number): Float32Array {
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) {
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += rotation[j * dim + d] * a[i * dim + d];
-      out[i * dim + j] = s;
-    }
-  }
-  return out;
+  // out_i[j] = Σ_d rotation[j, d] · a_i[d], i.e. a · rotationᵀ.
+  return multiplyTSync(a, n, rotation, dim, dim);
 }
 
 export interface TrainOptions {
