@@ -180,9 +180,10 @@ export async function buildIndex(
   options: IndexerOptions = {},
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
-  // 256 passages a batch: the encoder sorts a batch by length before cutting it into model batches,
-  // and a bigger pool pads far less (64 passages ran at about half the encoder's speed).
-  const batchPassages = options.batchPassages ?? 256;
+  // 64 passages a batch. 256 padded less (the encoder sorts a batch by length before cutting it
+  // into model batches) but raised the hostile-workspace test's peak RSS from ~570 to ~600–635 MB,
+  // past its 600 MB bound, with two batches in flight.
+  const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
   const docEncoder = options.docEncoder ?? encoder;
   const stats: IndexStats = {
