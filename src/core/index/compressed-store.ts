@@ -34,6 +34,13 @@ export class CompressedTokenStore implements TokenStore {
     decodeVectors(this.codec, this.centroidIds, this.norms, this.residuals, first, n, out, outOffset);
   }
 
+  /** Copies the length and code bytes of vectors [first, first + n) (what the search kernel reads). */
+  readCodes(first: number, n: number, norms: Uint8Array, codes: Uint8Array): void {
+    const R = residualBytes(this.codec.dim);
+    norms.set(this.norms.subarray(first, first + n));
+    codes.set(this.residuals.subarray(first * R, (first + n) * R));
+  }
+
   toStoreSpace(query: Float32Array, rows: number): Float32Array {
     return rotateRows(this.codec.rotation, query, rows, this.codec.dim);
   }

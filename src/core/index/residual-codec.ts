@@ -295,9 +295,11 @@ export function decodeVectors(codec: ResidualCodec, ids: ArrayLike<number>, norm
   }
 }
 
-interface DecodeTables {
+export interface DecodeTables {
   /** For byte position g and byte value b, slots t < 4: the values of the coordinates it codes, in order. */
   table: Float32Array;
+  /** For byte position g, slots t < 4: the coordinate slot t decodes (−1 for an unused slot). */
+  dims: Int32Array;
   /** Value of each coordinate that has no code (0 for coded ones). */
   uncoded: Float32Array;
   /** The length each norm byte decodes to. */
@@ -306,7 +308,8 @@ interface DecodeTables {
 
 const decodeTables = new WeakMap<ResidualCodec, DecodeTables>();
 
-function tablesOf(codec: ResidualCodec): DecodeTables {
+/** The lookup tables decodeVectors uses (built once per codec); search kernels score from them. */
+export function tablesOf(codec: ResidualCodec): DecodeTables {
   let t = decodeTables.get(codec);
   if (t) return t;
   const D = codec.dim;
@@ -336,7 +339,7 @@ function tablesOf(codec: ResidualCodec): DecodeTables {
     }
   }
   const lengths = Float32Array.from({ length: NORM_LEVELS + 1 }, (_, c) => normValue(codec, c));
-  t = { table, uncoded, lengths };
+  t = { table, dims, uncoded, lengths };
   decodeTables.set(codec, t);
   return t;
 }

@@ -3,14 +3,16 @@
 //   1. S = Q · Cᵀ, every query row against every centroid (one matrix product, K = O(√tokens));
 //   2. each query row probes its `nprobe` best centroids; their inverted lists give candidates;
 //   3. each candidate gets an approximate score from the probed lists alone (Σ over rows of its
-//      best probed centroid's score, relative to the row's lowest probed score; no
-//      decompression, no pass over its tokens), and the best `ncandidates` of them, plus any
-//      units the caller needs scored (the BM25 list of a hybrid ranking), get exact MaxSim on
-//      decompressed vectors.
+//      best probed centroid's score, relative to the row's lowest probed score; no pass over its
+//      tokens); the best PRESCORE_FACTOR × ncandidates get the centroid-interaction score over
+//      all their tokens, and the best `ncandidates` of those, plus any units the caller needs
+//      scored (the BM25 list of a hybrid ranking), get exact MaxSim over their decoded vectors.
+// Steps 3's token passes run in the compressed domain in WebAssembly SIMD (adc-kernel.ts), which
+// also returns each scored token's evidence maximum, so the shown results need no second pass.
 import type { MatMulT } from '../gemm';
 import type { CompressedTokenStore } from '../index/compressed-store';
+import { ADC_ROWS, AdcKernel, type UnitSpan } from './adc-kernel';
 import { CentroidLists } from './centroid-lists';
-import type { DenseScorer, UnitSpan } from './dense-scorer';
 
 export interface PruningOptions {
   /** Centroids probed per query row. */
@@ -28,43 +30,81 @@ export interface ExactScores {
   /** Unit indices that were scored exactly (no repeats). */
   units: Int32Array;
   scores: Float32Array;
+  /**
+   * When the scoring gave them: each scored token's best product with the evidence rows, unit k's
+   * tokens at tokenMaxima[tokenOffsets[k], tokenOffsets[k + 1]).
+   */
+  tokenMaxima?: Float32Array;
+  tokenOffsets?: Int32Array;
+}
+
+export interface RankOptions extends PruningOptions {
+  /** Score every unit exactly (a small index, where pruning would save nothing). */
+  exhaustive?: boolean;
+  /** Query rows [from, to) whose products give the tokens' evidence maxima (default all). */
+  evidenceRows?: [number, number];
 }
 
 export class CandidateRanker {
   private readonly lists: CentroidLists;
+  private readonly kernel: AdcKernel;
 
   constructor(
     private readonly store: CompressedTokenStore,
     private readonly spans: readonly UnitSpan[],
     private readonly matmul: MatMulT,
-    private readonly scorer: DenseScorer,
   ) {
     this.lists = CentroidLists.build(store.centroidIds, store.codec.k, spans);
+    this.kernel = new AdcKernel(store);
   }
 
-  async rank(query: Float32Array, rows: number, o: PruningOptions, mustScore: readonly number[] = []): Promise<ExactScores> {
+  /** Query rows the ranker can take (longer queries need another scorer). */
+  static readonly maxRows = ADC_ROWS;
+
+  async rank(query: Float32Array, rows: number, o: RankOptions, mustScore: readonly number[] = []): Promise<ExactScores> {
+    const K = this.store.codec.k;
+    const [e0, e1] = o.evidenceRows ?? [0, rows];
+    // Centroids live in the store's coordinates (query · rotationᵀ, as store.toStoreSpace does,
+    // on the matrix-product backend); S comes back centroid-major (K × ADC_ROWS).
     const { codec } = this.store;
-    const K = codec.k;
-    const D = codec.dim;
-    // Centroids live in the store's coordinates (the scorer maps the query itself).
-    const s = await this.matmul.multiplyT(this.store.toStoreSpace(query, rows), rows, codec.centroids, K, D); // rows × K
+    const rotated = await this.matmul.multiplyT(query, rows, codec.rotation, codec.dim, codec.dim);
+    const s = await this.kernel.setQuery(rotated, rows, this.matmul, e0, e1);
+    let chosen: number[];
+    if (o.exhaustive) {
+      chosen = Array.from(this.spans.keys());
+    } else {
+      chosen = this.candidates(s, rows, K, o);
+      const inChosen = new Set(chosen);
+      for (const u of mustScore) {
+        if (!inChosen.has(u)) {
+          inChosen.add(u);
+          chosen.push(u);
+        }
+      }
+    }
+    // Ascending unit order keeps the reads of codes sequential in memory.
+    const units = Int32Array.from(chosen).sort();
+    const { scores, tokenMaxima, tokenOffsets } = this.kernel.exact(Array.from(units, (u) => this.spans[u]));
+    return { units, scores, tokenMaxima, tokenOffsets };
+  }
+
+  /** The units worth an exact score: steps 2 and 3 of the header. */
+  private candidates(s: Float32Array, rows: number, K: number, o: PruningOptions): number[] {
     // Candidates and their approximate scores come from the probed inverted lists alone: for
     // query row i, a unit listed under one of the row's nprobe best centroids gains
-    // S[i, c] − floor_i for the best such c, where floor_i is the row's lowest probed score (an
+    // S[c, i] − floor_i for the best such c, where floor_i is the row's lowest probed score (an
     // estimate for a unit not listed there). Σ_i floor_i is the same for every unit, so the gain
-    // orders them. This touches rows × nprobe lists instead of every candidate's every token:
-    // on a 10k-passage index the probed lists cover most units, and scoring every token of
-    // each against 32 rows cost ~100 ms a query.
+    // orders them. This touches rows × nprobe lists instead of every candidate's every token.
     const nprobe = Math.min(o.nprobe, K);
     const gain = new Float32Array(this.spans.length);
     const seenInRow = new Int32Array(this.spans.length).fill(-1);
     const candidates: number[] = [];
-    const best = new Int32Array(nprobe);
+    const best = topPerRow(s, K, rows, nprobe); // rows × nprobe, best first
     for (let i = 0; i < rows; i++) {
-      topIndices(s, i * K, K, nprobe, best); // best first
-      const floor = s[i * K + best[nprobe - 1]];
-      for (const c of best) {
-        const g = s[i * K + c] - floor;
+      const floor = s[best[i * nprobe + nprobe - 1] * ADC_ROWS + i];
+      for (let p = 0; p < nprobe; p++) {
+        const c = best[i * nprobe + p];
+        const g = s[c * ADC_ROWS + i] - floor;
         for (const u of this.lists.unitsOf(c)) {
           if (seenInRow[u] === i) continue; // an earlier (better) centroid of this row listed it
           if (seenInRow[u] === -1) candidates.push(u);
@@ -73,61 +113,56 @@ export class CandidateRanker {
         }
       }
     }
-
-    let chosen: number[];
-    if (candidates.length <= o.ncandidates) {
-      chosen = candidates;
-    } else {
-      // The list gains are coarse (0.81 top-10 agreement with exact scoring on fastify, against
-      // 0.91 for full centroid interaction), so they only cut the field to PRESCORE_FACTOR ×
-      // ncandidates; those get the centroid-interaction score Σ_i max_{j ∈ unit} S[i, cid_j]
-      // over all their tokens, and its best ncandidates are scored exactly.
-      candidates.sort((a, b) => gain[b] - gain[a] || a - b);
-      const field = candidates.slice(0, PRESCORE_FACTOR * o.ncandidates);
-      const byCentroid = new Float32Array(K * rows); // K × rows: one centroid's row scores adjacent
-      for (let i = 0; i < rows; i++) for (let c = 0; c < K; c++) byCentroid[c * rows + i] = s[i * K + c];
-      const approx = new Float32Array(field.length);
-      const m = new Float32Array(rows);
-      const { centroidIds } = this.store;
-      field.forEach((u, k) => {
-        const { tokenFirst, tokenCount } = this.spans[u];
-        m.fill(-Infinity);
-        for (let j = tokenFirst; j < tokenFirst + tokenCount; j++) {
-          const cb = centroidIds[j] * rows;
-          for (let i = 0; i < rows; i++) if (byCentroid[cb + i] > m[i]) m[i] = byCentroid[cb + i];
-        }
-        let total = 0;
-        for (let i = 0; i < rows; i++) if (m[i] !== -Infinity) total += m[i];
-        approx[k] = total;
-      });
-      const order = Array.from(field.keys()).sort((a, b) => approx[b] - approx[a] || field[a] - field[b]);
-      chosen = order.slice(0, o.ncandidates).map((k) => field[k]);
-    }
-    const inChosen = new Set(chosen);
-    for (const u of mustScore) {
-      if (!inChosen.has(u)) {
-        inChosen.add(u);
-        chosen.push(u);
-      }
-    }
-    // Ascending unit order keeps decompression sequential in memory.
-    const units = Int32Array.from(chosen).sort();
-    const scores = await this.scorer.scoreAll(query, rows, this.store, Array.from(units, (u) => this.spans[u]));
-    return { units, scores };
+    if (candidates.length <= o.ncandidates) return candidates;
+    // The list gains are coarse (0.81 top-10 agreement with exact scoring on fastify, against
+    // 0.91 for full centroid interaction), so they only cut the field to PRESCORE_FACTOR ×
+    // ncandidates; those get the centroid-interaction score Σ_i max_{j ∈ unit} S[cid_j, i]
+    // over all their tokens, and its best ncandidates are scored exactly.
+    const field = bestByGain(candidates, gain, PRESCORE_FACTOR * o.ncandidates);
+    const approx = this.kernel.interact(field.map((u) => this.spans[u]));
+    const order = Array.from(field.keys()).sort((a, b) => approx[b] - approx[a] || field[a] - field[b]);
+    return order.slice(0, o.ncandidates).map((k) => field[k]);
   }
 }
 
-/** Indices of the `n` largest of a[from, from + len) into `out` (best first, lowest index on ties). */
-function topIndices(a: Float32Array, from: number, len: number, n: number, out: Int32Array): void {
-  let filled = 0;
-  for (let c = 0; c < len; c++) {
-    const v = a[from + c];
-    if (filled === n && v <= a[from + out[n - 1]]) continue;
-    let p = filled < n ? filled++ : n - 1;
-    while (p > 0 && a[from + out[p - 1]] < v) {
-      out[p] = out[p - 1];
-      p--;
+/**
+ * For each row i < rows of the centroid-major s (K × ADC_ROWS), the `n` centroids with the
+ * largest s[c, i], best first, lowest index on ties: out[i · n + p]. One pass over s in memory
+ * order (a column at a time would stride over it once per row).
+ */
+function topPerRow(s: Float32Array, K: number, rows: number, n: number): Int32Array {
+  const out = new Int32Array(rows * n);
+  const filled = new Int32Array(rows);
+  const floor = new Float32Array(rows).fill(-Infinity); // the row's n-th best so far, once full
+  for (let c = 0; c < K; c++) {
+    const base = c * ADC_ROWS;
+    for (let i = 0; i < rows; i++) {
+      const v = s[base + i];
+      if (filled[i] === n && v <= floor[i]) continue;
+      const o = i * n;
+      let p = filled[i] < n ? filled[i]++ : n - 1;
+      while (p > 0 && s[out[o + p - 1] * ADC_ROWS + i] < v) {
+        out[o + p] = out[o + p - 1];
+        p--;
+      }
+      out[o + p] = c;
+      if (filled[i] === n) floor[i] = s[out[o + n - 1] * ADC_ROWS + i];
     }
-    out[p] = c;
   }
+  return out;
+}
+
+/** The `n` candidates with the largest gain (ties: lower unit first), in that order. */
+function bestByGain(candidates: number[], gain: Float32Array, n: number): number[] {
+  // The n-th largest gain, by a native numeric sort of the gains alone; then only the units at
+  // or above it are sorted with a comparator (a comparator sort of every candidate cost more
+  // than the rest of candidate generation).
+  let above = candidates;
+  if (candidates.length > n) {
+    const g = Float32Array.from(candidates, (u) => gain[u]).sort();
+    const cut = g[g.length - n];
+    above = candidates.filter((u) => gain[u] >= cut);
+  }
+  above.sort((a, b) => gain[b] - gain[a] || a - b);
+  return above.slice(0, n);
 }

@@ -7,6 +7,7 @@ import { Bm25Index } from './bm25';
 import { tokenMaxima } from './maxsim';
 import { DenseScorer } from './dense-scorer';
 import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions } from './candidate-ranker';
+import { CompressedTokenStore } from '../index/compressed-store';
 import type { TokenStore } from '../index/token-store';
 import { evidenceRanges, evidenceSentences, sigmoid, type EvidenceToken } from './evidence';
 
@@ -45,6 +46,8 @@ export class Searcher {
   private scorer?: Promise<DenseScorer>;
   private ranker?: CandidateRanker;
   private readonly queryCache = new Map<string, QueryEncoding>();
+  /** The last dense scoring's per-token evidence maxima, for the evidence of its results. */
+  private lastMaxima?: { q: QueryEncoding; scored: ExactScores; at: Map<number, number> };
 
   constructor(
     private readonly encoder: Encoder,
@@ -107,11 +110,15 @@ export class Searcher {
     this.scorer ??= DenseScorer.create();
     const scorer = await this.scorer;
     const { store, units } = this.index;
-    if (store.count < EXHAUSTIVE_BELOW_TOKENS) {
+    const exhaustive = store.count < EXHAUSTIVE_BELOW_TOKENS;
+    if (!(store instanceof CompressedTokenStore) || q.count > CandidateRanker.maxRows) {
+      // (a query longer than the compressed-domain kernel holds: decode and multiply, every unit)
       return { units: Int32Array.from(units.keys()), scores: await scorer.scoreAll(q.vectors, q.count, store, units) };
     }
-    this.ranker ??= new CandidateRanker(store, units, scorer.matmul, scorer);
-    return this.ranker.rank(q.vectors, q.count, pruning, mustScore);
+    this.ranker ??= new CandidateRanker(store, units, scorer.matmul);
+    const scored = await this.ranker.rank(q.vectors, q.count, { ...pruning, exhaustive, evidenceRows: evidenceRows(this.encoder, q) }, mustScore);
+    this.lastMaxima = { q, scored, at: new Map(Array.from(scored.units, (u, k) => [u, k])) };
+    return scored;
   }
 
   async dispose(): Promise<void> {
@@ -121,9 +128,30 @@ export class Searcher {
 
   /** FGR evidence ranges for one unit (absolute file offsets). */
   evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Array<[number, number]> {
-    const tokens = scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
+    const tokens = this.scoredTokens(q, unit) ?? scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
   }
+
+  /** p_j of a unit's tokens from the last dense scoring, when it scored this unit for this query. */
+  private scoredTokens(q: QueryEncoding, unit: IndexedUnit): EvidenceToken[] | undefined {
+    const last = this.lastMaxima;
+    if (!last || last.q !== q || !last.scored.tokenMaxima || !last.scored.tokenOffsets) return undefined;
+    const k = last.at.get(this.unitIndex(unit));
+    if (k === undefined) return undefined;
+    const from = last.scored.tokenOffsets[k];
+    return evidenceTokens(this.encoder, this.index.store, unit.tokenFirst, unit.tokenCount, last.scored.tokenMaxima.subarray(from, from + unit.tokenCount));
+  }
+
+  private unitIndexes?: Map<IndexedUnit, number>;
+  private unitIndex(unit: IndexedUnit): number {
+    this.unitIndexes ??= new Map(this.index.units.map((u, k) => [u, k]));
+    return this.unitIndexes.get(unit) ?? -1;
+  }
+}
+
+/** Query rows whose products give evidence: the question's own tokens, or all (model manifest). */
+export function evidenceRows(encoder: Encoder, q: QueryEncoding): [number, number] {
+  return encoder.manifest.evidence.queryTokens === 'real' && q.realCount > 0 ? [2, 2 + q.realCount] : [0, q.count];
 }
 
 /** Evidence ranges from scored tokens, at the model's (or the caller's) granularity and threshold. */
@@ -137,9 +165,13 @@ export function pickEvidence(encoder: Encoder, text: string, start: number, end:
 
 /** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
 export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: TokenStore, first: number, count: number): EvidenceToken[] {
+  const [r0, r1] = evidenceRows(encoder, q);
+  return evidenceTokens(encoder, store, first, count, tokenMaxima(q.vectors, r0, r1, store, first, count));
+}
+
+/** p_j = sigmoid(scale · best_j + bias) for the body tokens among vectors [first, first + count). */
+function evidenceTokens(encoder: Encoder, store: TokenStore, first: number, count: number, best: Float32Array): EvidenceToken[] {
   const ev = encoder.manifest.evidence;
-  const [r0, r1] = ev.queryTokens === 'real' && q.realCount > 0 ? [2, 2 + q.realCount] : [0, q.count];
-  const best = tokenMaxima(q.vectors, r0, r1, store, first, count);
   const out: EvidenceToken[] = [];
   for (let k = 0; k < count; k++) {
     const s = store.spanStart(first + k);

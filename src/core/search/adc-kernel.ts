@@ -1,0 +1,289 @@
+// MaxSim over the compressed index without decompressing it: the typed API around adc.wat.
+//
+// Per query, two tables move the dot products out of the per-token loop (see adc.wat):
+//   S = q · centroidsᵀ (K × 32, one matrix product, which candidate generation needs anyway) and
+//   T[g, b] = q · (what byte value b at code position g decodes to) (R × 256 × 32, ~1 M multiply-adds).
+// A token then costs its R code bytes' rows of T (32 floats each) plus a few operations for its
+// length, instead of decoding 128 coordinates and a 32 × 128 dot product. The result is that of
+// exact MaxSim over the decoded (and, as decodeVectors does, renormalised) vectors, to float
+// rounding: the tests compare it with decodeVectors + the plain loop.
+//
+// The kernel also returns, per scored token, its best dot product over the evidence rows: the FGR
+// interaction turned sideways, so evidence for the shown results needs no second pass.
+import type { MatMulT } from '../gemm';
+import { residualBytes, tablesOf, type ResidualCodec } from '../index/residual-codec';
+import { ADC_WASM_BASE64 } from './simd/adc-wasm';
+
+/** Query rows the kernel holds (the encoder's query length); a shorter query is padded with zero rows. */
+export const ADC_ROWS = 32;
+/** Tokens per kernel call: bounds the batch part of the wasm memory (~1.3 MB at R = 32). */
+const BATCH_TOKENS = 32768;
+const ROW_BYTES = ADC_ROWS * 4;
+const PAGE = 65536;
+
+export interface UnitSpan {
+  tokenFirst: number;
+  tokenCount: number;
+}
+
+/** What the kernel reads from a compressed store: its codec, centroid ids, and the codes of any range. */
+export interface CompressedVectors {
+  readonly codec: ResidualCodec;
+  readonly centroidIds: Uint16Array;
+  /** Copies the length bytes and code bytes (R a vector) of vectors [first, first + n). */
+  readCodes(first: number, n: number, norms: Uint8Array, codes: Uint8Array): void;
+}
+
+export interface ExactResult {
+  /** Σ over the query rows of the unit's best dot product (0 for a unit without tokens). */
+  scores: Float32Array;
+  /** Best dot product over the evidence rows of each token, units one after another. */
+  tokenMaxima: Float32Array;
+  /** Unit k's tokens are tokenMaxima[tokenOffsets[k], tokenOffsets[k + 1]). */
+  tokenOffsets: Int32Array;
+}
+
+// The project's lib is ES2022 without DOM, and @types/node declares only part of the
+// WebAssembly namespace: the little used here is typed locally.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+type InteractFn = (sT: number, cids: number, counts: number, nu: number, out: number) => void;
+type ExactFn = (
+  sT: number, T: number, tab4: number, nt: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
+  cids: number, norms: number, codes: number, counts: number, nu: number, out: number, tokmax: number, mask: number,
+) => void;
+
+let compiled: object | undefined;
+function kernelModule(): object {
+  if (!compiled) {
+    try {
+      compiled = new wasm.Module(Buffer.from(ADC_WASM_BASE64, 'base64'));
+    } catch (e) {
+      throw new Error(`The search kernel needs WebAssembly SIMD, which this runtime lacks: ${(e as Error).message}`);
+    }
+  }
+  return compiled;
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** One kernel per compressed store's codec; holds one query at a time. Not re-entrant. */
+export class AdcKernel {
+  private readonly memory: WasmMemory;
+  private readonly interactFn: InteractFn;
+  private readonly exactFn: ExactFn;
+  private readonly R: number;
+  private readonly rsq0: number;
+  // static and per-query regions (byte offsets)
+  private readonly tab4: number;
+  private readonly nt: number;
+  private readonly cg: number;
+  private readonly cext: number;
+  private readonly lens: number;
+  private readonly mask: number;
+  private readonly sT: number;
+  private readonly T: number;
+  private readonly batch: number;
+  private rows = 0;
+
+  constructor(private readonly store: CompressedVectors) {
+    const { codec } = store;
+    const D = codec.dim;
+    const K = codec.k;
+    const R = (this.R = residualBytes(D));
+    const { table, dims, uncoded, lengths } = tablesOf(codec);
+    let at = 64;
+    const take = (bytes: number): number => {
+      const off = at;
+      at = align16(at + bytes);
+      return off;
+    };
+    this.tab4 = take(R * 256 * 16);
+    this.nt = take(R * 256 * 4);
+    this.cg = take(K * R * 16);
+    this.cext = take(K * 8);
+    this.lens = take(256 * 4);
+    this.mask = take(ROW_BYTES);
+    this.sT = take(K * ROW_BYTES);
+    this.T = take(R * 256 * ROW_BYTES);
+    this.batch = at;
+    const instance = new wasm.Instance(kernelModule(), {});
+    this.memory = instance.exports.memory as WasmMemory;
+    this.interactFn = instance.exports.interact as InteractFn;
+    this.exactFn = instance.exports.exact as ExactFn;
+    this.ensure(this.batch);
+
+    const buf = this.memory.buffer;
+    new Float32Array(buf, this.tab4, R * 256 * 4).set(table.subarray(0, R * 256 * 4));
+    const nt = new Float32Array(buf, this.nt, R * 256);
+    for (let e = 0; e < R * 256; e++) {
+      let s = 0;
+      for (let t = 0; t < 4; t++) s += table[e * 4 + t] ** 2;
+      nt[e] = s;
+    }
+    const cg = new Float32Array(buf, this.cg, K * R * 4);
+    const cext = new Float32Array(buf, this.cext, K * 2);
+    const { centroids } = codec;
+    for (let c = 0; c < K; c++) {
+      for (let e = 0; e < R * 4; e++) cg[(c * R * 4) + e] = dims[e] < 0 ? 0 : centroids[c * D + dims[e]];
+      let cu = 0;
+      let cc = 0;
+      for (let d = 0; d < D; d++) {
+        cu += centroids[c * D + d] * uncoded[d];
+        cc += centroids[c * D + d] ** 2;
+      }
+      cext[2 * c] = cu;
+      cext[2 * c + 1] = cc;
+    }
+    new Float32Array(buf, this.lens, 256).set(lengths.subarray(0, 256));
+    let rsq0 = 0;
+    for (let d = 0; d < D; d++) rsq0 += uncoded[d] ** 2;
+    this.rsq0 = rsq0;
+  }
+
+  private ensure(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /**
+   * Sets the query: `rows` (≤ ADC_ROWS) rows of the codec's dim, already in the codec's coordinates
+   * (store.toStoreSpace); token maxima are taken over rows [evidenceFrom, evidenceTo). Returns
+   * S = query · centroidsᵀ as K × ADC_ROWS (centroid-major; rows past `rows` are 0).
+   */
+  async setQuery(query: Float32Array, rows: number, matmul: MatMulT, evidenceFrom = 0, evidenceTo = rows): Promise<Float32Array> {
+    if (rows < 1 || rows > ADC_ROWS) throw new RangeError(`AdcKernel: ${rows} query rows; 1 to ${ADC_ROWS} are supported`);
+    const { codec } = this.store;
+    const D = codec.dim;
+    const K = codec.k;
+    const R = this.R;
+    const q = new Float32Array(ADC_ROWS * D);
+    q.set(query.subarray(0, rows * D));
+    const sT = K > 0 ? await matmul.multiplyT(codec.centroids, K, q, ADC_ROWS, D) : new Float32Array(0); // K × 32
+    const buf = this.memory.buffer;
+    new Float32Array(buf, this.sT, K * ADC_ROWS).set(sT);
+    // T[g, b, i] = Σ_t q_i[dims(g, t)] · table[g, b, t]; the uncoded coordinates' constant part
+    // (q_i · uncoded) rides on g = 0, which every token has.
+    const { table, dims, uncoded } = tablesOf(codec);
+    const T = new Float32Array(buf, this.T, R * 256 * ADC_ROWS);
+    const qu = new Float32Array(ADC_ROWS);
+    for (let i = 0; i < rows; i++) for (let d = 0; d < D; d++) qu[i] += q[i * D + d] * uncoded[d];
+    const qd = new Float32Array(4 * ADC_ROWS); // the query's values at one byte's ≤ 4 coordinates
+    for (let g = 0; g < R; g++) {
+      qd.fill(0);
+      for (let t = 0; t < 4; t++) {
+        const d = dims[g * 4 + t];
+        if (d >= 0) for (let i = 0; i < rows; i++) qd[t * ADC_ROWS + i] = q[i * D + d];
+      }
+      for (let b = 0; b < 256; b++) {
+        const e = (g * 256 + b) * 4;
+        const w0 = table[e];
+        const w1 = table[e + 1];
+        const w2 = table[e + 2];
+        const w3 = table[e + 3];
+        const o = (g * 256 + b) * ADC_ROWS;
+        for (let i = 0; i < ADC_ROWS; i++) {
+          T[o + i] = w0 * qd[i] + w1 * qd[ADC_ROWS + i] + w2 * qd[2 * ADC_ROWS + i] + w3 * qd[3 * ADC_ROWS + i] + (g === 0 ? qu[i] : 0);
+        }
+      }
+    }
+    const mask = new Float32Array(buf, this.mask, ADC_ROWS);
+    for (let i = 0; i < ADC_ROWS; i++) mask[i] = i >= evidenceFrom && i < evidenceTo && i < rows ? 0 : -Infinity;
+    this.rows = rows;
+    return sT;
+  }
+
+  /** Per unit, Σ over the query rows of max over its tokens of S[cid_j, i] (centroid interaction). */
+  interact(units: readonly UnitSpan[]): Float32Array {
+    const out = new Float32Array(units.length);
+    const { centroidIds } = this.store;
+    this.batches(units, (from, to, tokens) => {
+      const cids = this.batch;
+      const counts = align16(cids + tokens * 2);
+      const rowMax = align16(counts + (to - from) * 4);
+      this.ensure(rowMax + (to - from) * ROW_BYTES);
+      const buf = this.memory.buffer;
+      const c16 = new Uint16Array(buf, cids, tokens);
+      const cnt = new Int32Array(buf, counts, to - from);
+      for (let k = from, at = 0; k < to; k++) {
+        const { tokenFirst, tokenCount } = units[k];
+        c16.set(centroidIds.subarray(tokenFirst, tokenFirst + tokenCount), at);
+        cnt[k - from] = tokenCount;
+        at += tokenCount;
+      }
+      this.interactFn(this.sT, cids, counts, to - from, rowMax);
+      this.sumRows(new Float32Array(this.memory.buffer, rowMax, (to - from) * ADC_ROWS), out, from, to - from);
+    });
+    return out;
+  }
+
+  /** Exact MaxSim of each unit over its decoded vectors, and each token's best evidence-row product. */
+  exact(units: readonly UnitSpan[]): ExactResult {
+    const scores = new Float32Array(units.length);
+    const tokenOffsets = new Int32Array(units.length + 1);
+    for (let k = 0; k < units.length; k++) tokenOffsets[k + 1] = tokenOffsets[k] + units[k].tokenCount;
+    const tokenMaxima = new Float32Array(tokenOffsets[units.length]);
+    const { centroidIds, codec } = this.store;
+    const R = this.R;
+    this.batches(units, (from, to, tokens) => {
+      const nu = to - from;
+      const cids = this.batch;
+      const norms = align16(cids + tokens * 2);
+      const codes = align16(norms + tokens);
+      const counts = align16(codes + tokens * R);
+      const rowMax = align16(counts + nu * 4);
+      const tokmax = align16(rowMax + nu * ROW_BYTES);
+      this.ensure(tokmax + tokens * 4);
+      const buf = this.memory.buffer;
+      const c16 = new Uint16Array(buf, cids, tokens);
+      const n8 = new Uint8Array(buf, norms, tokens);
+      const code8 = new Uint8Array(buf, codes, tokens * R);
+      const cnt = new Int32Array(buf, counts, nu);
+      for (let k = from, at = 0; k < to; k++) {
+        const { tokenFirst, tokenCount } = units[k];
+        c16.set(centroidIds.subarray(tokenFirst, tokenFirst + tokenCount), at);
+        this.store.readCodes(tokenFirst, tokenCount, n8.subarray(at, at + tokenCount), code8.subarray(at * R, (at + tokenCount) * R));
+        cnt[k - from] = tokenCount;
+        at += tokenCount;
+      }
+      this.exactFn(this.sT, this.T, this.tab4, this.nt, this.cg, this.cext, this.lens, R, this.rsq0, codec.normalize ? 1 : 0,
+        cids, norms, codes, counts, nu, rowMax, tokmax, this.mask);
+      this.sumRows(new Float32Array(this.memory.buffer, rowMax, nu * ADC_ROWS), scores, from, nu);
+      tokenMaxima.set(new Float32Array(this.memory.buffer, tokmax, tokens), tokenOffsets[from]);
+    });
+    return { scores, tokenMaxima, tokenOffsets };
+  }
+
+  /** Runs `fn` on consecutive runs of whole units of at most BATCH_TOKENS tokens (one longer unit alone). */
+  private batches(units: readonly UnitSpan[], fn: (from: number, to: number, tokens: number) => void): void {
+    if (this.rows === 0) throw new Error('AdcKernel: setQuery first');
+    let from = 0;
+    while (from < units.length) {
+      let to = from;
+      let tokens = 0;
+      while (to < units.length && (to === from || tokens + units[to].tokenCount <= BATCH_TOKENS)) tokens += units[to++].tokenCount;
+      fn(from, to, tokens);
+      from = to;
+    }
+  }
+
+  /** out[at + k] = Σ_{i < rows} rowMax[k, i], a row without tokens (−∞) counting 0. */
+  private sumRows(rowMax: Float32Array, out: Float32Array, at: number, n: number): void {
+    for (let k = 0; k < n; k++) {
+      let total = 0;
+      for (let i = 0; i < this.rows; i++) {
+        const m = rowMax[k * ADC_ROWS + i];
+        if (m !== -Infinity) total += m;
+      }
+      out[at + k] = total;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// The compressed-domain MaxSim kernel (adc.wat) must give what decoding the vectors and scoring
+// them in plain JavaScript gives: unit scores, per-token evidence maxima over a row range, and
+// the centroid-interaction scores — at a dim with 4-bit, 2-bit and uncoded coordinates.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { jsMatMulT } from '../../src/core/gemm';
+import { trainCodec } from '../../src/core/index/residual-codec';
+import { CompressedStoreBuilder, type CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { ADC_ROWS, AdcKernel, type UnitSpan } from '../../src/core/search/adc-kernel';
+import { maxSim, tokenMaxima } from '../../src/core/search/maxsim';
+import { ADC_WAT_SHA256 } from '../../src/core/search/simd/adc-wasm';
+import { mulberry32 } from '../../src/core/bench/metrics';
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+}
+
+/** Unit vectors with a few strong directions (like real embeddings), so that PCA gives every bit width. */
+function rows(r: () => number, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let d = 0; d < dim; d++) {
+      const v = gauss(r) * (d < 6 ? 3 : d < 20 ? 1 : 0.2);
+      out[j * dim + d] = v;
+      s += v * v;
+    }
+    for (let d = 0; d < dim; d++) out[j * dim + d] /= Math.sqrt(s);
+  }
+  return out;
+}
+
+async function fixture(dim: number, nUnits: number, seed: number): Promise<{ store: CompressedTokenStore; units: UnitSpan[] }> {
+  const r = mulberry32(seed);
+  const sizes = Array.from({ length: nUnits }, (_, u) => (u % 13 === 4 ? 0 : 1 + Math.floor(r() * 40)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const vectors = rows(r, total, dim);
+  const codec = await trainCodec(vectors, total, dim, { k: 64, iterations: 4, seed: 3, matmul: jsMatMulT, trainedOnTokens: total });
+  const b = new CompressedStoreBuilder(codec);
+  await b.addFloat(vectors, new Int32Array(total), new Int32Array(total), jsMatMulT);
+  const units: UnitSpan[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    units.push({ tokenFirst: at, tokenCount: n });
+    at += n;
+  }
+  return { store: b.freeze(), units };
+}
+
+describe('AdcKernel (wasm SIMD, compressed-domain MaxSim)', () => {
+  for (const [dim, nq] of [[64, ADC_ROWS], [40, 7]] as const) {
+    it(`matches decode + plain MaxSim at dim ${dim} with ${nq} query rows`, async () => {
+      const { store, units } = await fixture(dim, 120, dim);
+      assert.ok(store.codec.wideDims > 0 && store.codec.wideDims + store.codec.narrowDims < dim, 'fixture covers 4-bit, 2-bit and uncoded coordinates');
+      const q = rows(mulberry32(7), nq, dim);
+      const kernel = new AdcKernel(store);
+      const qs = store.toStoreSpace(q, nq);
+      const sT = await kernel.setQuery(qs, nq, jsMatMulT, 2, Math.min(nq, 5));
+      const { scores, tokenMaxima: tm, tokenOffsets } = kernel.exact(units);
+      const ci = kernel.interact(units);
+      const { centroidIds } = store;
+      units.forEach((u, k) => {
+        const want = u.tokenCount === 0 ? 0 : maxSim(q, nq, store, u.tokenFirst, u.tokenCount);
+        assert.ok(Math.abs(scores[k] - want) < 1e-4 * nq, `unit ${k}: ${scores[k]} vs ${want}`);
+        const wantTokens = tokenMaxima(q, 2, Math.min(nq, 5), store, u.tokenFirst, u.tokenCount);
+        assert.equal(tokenOffsets[k + 1] - tokenOffsets[k], u.tokenCount);
+        for (let t = 0; t < u.tokenCount; t++) assert.ok(Math.abs(tm[tokenOffsets[k] + t] - wantTokens[t]) < 1e-4, `unit ${k} token ${t}`);
+        let wantCi = 0;
+        for (let i = 0; i < nq && u.tokenCount > 0; i++) {
+          let m = -Infinity;
+          for (let j = u.tokenFirst; j < u.tokenFirst + u.tokenCount; j++) m = Math.max(m, sT[centroidIds[j] * ADC_ROWS + i]);
+          wantCi += m;
+        }
+        assert.ok(Math.abs(ci[k] - wantCi) < 1e-4 * nq, `interaction of unit ${k}`);
+      });
+    });
+  }
+
+  it('scores in batches when the units exceed one kernel call, in any unit order', async () => {
+    const { store, units } = await fixture(32, 3000, 11);
+    const kernel = new AdcKernel(store);
+    const q = rows(mulberry32(5), ADC_ROWS, 32);
+    await kernel.setQuery(store.toStoreSpace(q, ADC_ROWS), ADC_ROWS, jsMatMulT);
+    const order = units.map((_, k) => k).reverse();
+    const all = kernel.exact(order.map((k) => units[k]));
+    order.forEach((k, at) => {
+      const u = units[k];
+      const want = u.tokenCount === 0 ? 0 : maxSim(q, ADC_ROWS, store, u.tokenFirst, u.tokenCount);
+      assert.ok(Math.abs(all.scores[at] - want) < 1e-3, `unit ${k}`);
+    });
+  });
+
+  it('refuses to score before a query is set, and queries longer than the kernel holds', async () => {
+    const { store, units } = await fixture(16, 10, 2);
+    const kernel = new AdcKernel(store);
+    assert.throws(() => kernel.exact(units), /setQuery first/);
+    await assert.rejects(kernel.setQuery(new Float32Array(33 * 16), 33, jsMatMulT), /1 to 32/);
+  });
+
+  it('is assembled from the committed adc.wat', () => {
+    const wat = readFileSync(join(__dirname, '../../src/core/search/simd/adc.wat'));
+    assert.equal(createHash('sha256').update(wat).digest('hex'), ADC_WAT_SHA256, 'adc.wat changed: run `npm run build:wasm`');
+  });
+});
