@@ -257,11 +257,12 @@ export class WorkspaceSearch {
     this.remember(fresh);
     const out: Array<SearchHit & { stale: boolean }> = [];
     const q = options.evidence === false ? undefined : await this.searcher.encodeQuery(query);
+    if (q) await this.searcher.prepareEvidence(q, hits.filter((h) => states.get(h.unit.path)!.state === 'fresh').slice(0, top).map((h) => h.unit));
     for (const h of hits) {
       const s = states.get(h.unit.path)!;
       if (s.state === 'deleted' || out.length === top) continue;
       const stale = s.state === 'changed';
-      const highlights = q && !stale ? this.searcher.evidence(q, h.unit, options.threshold, options.granularity) : [];
+      const highlights = q && !stale ? await this.searcher.evidence(q, h.unit, options.threshold, options.granularity) : [];
       out.push({ ...h, highlights, stale });
     }
     return out;

@@ -1,8 +1,9 @@
 // MaxSim over the compressed index without decompressing it: the typed API around adc.wat.
 //
 // Per query, two tables move the dot products out of the per-token loop (see adc.wat):
-//   S = q · centroidsᵀ (K × 32, one matrix product, which candidate generation needs anyway) and
-//   T[g, b] = q · (what byte value b at code position g decodes to) (R × 256 × 32, ~1 M multiply-adds).
+//   S = q · centroidsᵀ (K × 32, which candidate generation needs anyway) and
+//   T[g, b] = q · (what byte value b at code position g decodes to) (R × 256 × 32),
+// both from one matrix product on the GEMM backend.
 // A token then costs its R code bytes' rows of T (32 floats each) plus a few operations for its
 // length, instead of decoding 128 coordinates and a 32 × 128 dot product. The result is that of
 // exact MaxSim over the decoded (and, as decodeVectors does, renormalised) vectors, to float
@@ -93,6 +94,9 @@ export class AdcKernel {
   private readonly T: number;
   private readonly batch: number;
   private rows = 0;
+  /** Centroids and table rows, stacked (see the constructor). */
+  private readonly stacked: Float32Array;
+  private readonly stackedRows: number;
 
   constructor(private readonly store: CompressedVectors) {
     const { codec } = store;
@@ -112,8 +116,10 @@ export class AdcKernel {
     this.cext = take(K * 8);
     this.lens = take(256 * 4);
     this.mask = take(ROW_BYTES);
+    // T directly after S: one product fills both (setQuery)
     this.sT = take(K * ROW_BYTES);
-    this.T = take(R * 256 * ROW_BYTES);
+    this.T = this.sT + K * ROW_BYTES;
+    take(R * 256 * ROW_BYTES);
     this.batch = at;
     const instance = new wasm.Instance(kernelModule(), {});
     this.memory = instance.exports.memory as WasmMemory;
@@ -147,6 +153,21 @@ export class AdcKernel {
     let rsq0 = 0;
     for (let d = 0; d < D; d++) rsq0 += uncoded[d] ** 2;
     this.rsq0 = rsq0;
+    // The centroids, then for each code position g and byte value b the vector it decodes to
+    // (its ≤ 4 coordinates; at g = 0 also the constant uncoded coordinates, which every token
+    // has): q · these rows is S, then T.
+    this.stackedRows = K + R * 256;
+    this.stacked = new Float32Array(this.stackedRows * D);
+    this.stacked.set(centroids.subarray(0, K * D));
+    for (let e = 0; e < R * 256; e++) {
+      const row = (K + e) * D;
+      const g = e >> 8;
+      for (let t = 0; t < 4; t++) {
+        const d = dims[g * 4 + t];
+        if (d >= 0) this.stacked[row + d] = table[e * 4 + t];
+      }
+      if (g === 0) for (let d = 0; d < D; d++) this.stacked[row + d] += uncoded[d];
+    }
   }
 
   private ensure(bytes: number): void {
@@ -164,41 +185,15 @@ export class AdcKernel {
     const { codec } = this.store;
     const D = codec.dim;
     const K = codec.k;
-    const R = this.R;
     const q = new Float32Array(ADC_ROWS * D);
     q.set(query.subarray(0, rows * D));
-    const sT = K > 0 ? await matmul.multiplyT(codec.centroids, K, q, ADC_ROWS, D) : new Float32Array(0); // K × 32
-    const buf = this.memory.buffer;
-    new Float32Array(buf, this.sT, K * ADC_ROWS).set(sT);
-    // T[g, b, i] = Σ_t q_i[dims(g, t)] · table[g, b, t]; the uncoded coordinates' constant part
-    // (q_i · uncoded) rides on g = 0, which every token has.
-    const { table, dims, uncoded } = tablesOf(codec);
-    const T = new Float32Array(buf, this.T, R * 256 * ADC_ROWS);
-    const qu = new Float32Array(ADC_ROWS);
-    for (let i = 0; i < rows; i++) for (let d = 0; d < D; d++) qu[i] += q[i * D + d] * uncoded[d];
-    const qd = new Float32Array(4 * ADC_ROWS); // the query's values at one byte's ≤ 4 coordinates
-    for (let g = 0; g < R; g++) {
-      qd.fill(0);
-      for (let t = 0; t < 4; t++) {
-        const d = dims[g * 4 + t];
-        if (d >= 0) for (let i = 0; i < rows; i++) qd[t * ADC_ROWS + i] = q[i * D + d];
-      }
-      for (let b = 0; b < 256; b++) {
-        const e = (g * 256 + b) * 4;
-        const w0 = table[e];
-        const w1 = table[e + 1];
-        const w2 = table[e + 2];
-        const w3 = table[e + 3];
-        const o = (g * 256 + b) * ADC_ROWS;
-        for (let i = 0; i < ADC_ROWS; i++) {
-          T[o + i] = w0 * qd[i] + w1 * qd[ADC_ROWS + i] + w2 * qd[2 * ADC_ROWS + i] + w3 * qd[3 * ADC_ROWS + i] + (g === 0 ? qu[i] : 0);
-        }
-      }
-    }
-    const mask = new Float32Array(buf, this.mask, ADC_ROWS);
+    // S and T in one matrix product: the tables' rows are stacked under the centroids.
+    const st = await matmul.multiplyT(this.stacked, this.stackedRows, q, ADC_ROWS, D); // (K + R·256) × 32
+    new Float32Array(this.memory.buffer, this.sT, st.length).set(st);
+    const mask = new Float32Array(this.memory.buffer, this.mask, ADC_ROWS);
     for (let i = 0; i < ADC_ROWS; i++) mask[i] = i >= evidenceFrom && i < evidenceTo && i < rows ? 0 : -Infinity;
     this.rows = rows;
-    return sT;
+    return st.subarray(0, K * ADC_ROWS);
   }
 
   /** Per unit, Σ over the query rows of max over its tokens of S[cid_j, i] (centroid interaction). */

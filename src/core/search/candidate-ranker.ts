@@ -41,6 +41,8 @@ export interface ExactScores {
 export interface RankOptions extends PruningOptions {
   /** Score every unit exactly (a small index, where pruning would save nothing). */
   exhaustive?: boolean;
+  /** Score only the units the caller names (no candidate generation). */
+  only?: boolean;
   /** Query rows [from, to) whose products give the tokens' evidence maxima (default all). */
   evidenceRows?: [number, number];
 }
@@ -48,6 +50,8 @@ export interface RankOptions extends PruningOptions {
 export class CandidateRanker {
   private readonly lists: CentroidLists;
   private readonly kernel: AdcKernel;
+  /** The query the kernel holds (a second call for the same query, e.g. evidence of lexical hits, reuses its tables). */
+  private queryKey?: { query: Float32Array; rows: number; e0: number; e1: number; s: Float32Array };
 
   constructor(
     private readonly store: CompressedTokenStore,
@@ -67,13 +71,17 @@ export class CandidateRanker {
     // Centroids live in the store's coordinates (query · rotationᵀ, as store.toStoreSpace does,
     // on the matrix-product backend); S comes back centroid-major (K × ADC_ROWS).
     const { codec } = this.store;
-    const rotated = await this.matmul.multiplyT(query, rows, codec.rotation, codec.dim, codec.dim);
-    const s = await this.kernel.setQuery(rotated, rows, this.matmul, e0, e1);
+    const key = this.queryKey;
+    if (!key || key.query !== query || key.rows !== rows || key.e0 !== e0 || key.e1 !== e1) {
+      const rotated = await this.matmul.multiplyT(query, rows, codec.rotation, codec.dim, codec.dim);
+      this.queryKey = { query, rows, e0, e1, s: await this.kernel.setQuery(rotated, rows, this.matmul, e0, e1) };
+    }
+    const { s } = this.queryKey!;
     let chosen: number[];
     if (o.exhaustive) {
       chosen = Array.from(this.spans.keys());
     } else {
-      chosen = this.candidates(s, rows, K, o);
+      chosen = o.only ? [] : this.candidates(s, rows, K, o);
       const inChosen = new Set(chosen);
       for (const u of mustScore) {
         if (!inChosen.has(u)) {

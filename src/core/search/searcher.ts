@@ -97,7 +97,8 @@ export class Searcher {
     }
     if (options.evidence !== false) {
       const qe = q ?? (await this.encodeQuery(query));
-      for (const h of hits) h.highlights = this.evidence(qe, h.unit, options.threshold, options.granularity);
+      await this.prepareEvidence(qe, hits.map((h) => h.unit));
+      for (const h of hits) h.highlights = await this.evidence(qe, h.unit, options.threshold, options.granularity);
     }
     return hits;
   }
@@ -106,11 +107,11 @@ export class Searcher {
    * Exact MaxSim scores of the units that can rank: every unit of a small index; otherwise the
    * pruned candidates plus `mustScore`.
    */
-  async denseScores(q: QueryEncoding, pruning: PruningOptions, mustScore: readonly number[] = []): Promise<ExactScores> {
+  async denseScores(q: QueryEncoding, pruning: PruningOptions & { only?: boolean }, mustScore: readonly number[] = []): Promise<ExactScores> {
     this.scorer ??= DenseScorer.create();
     const scorer = await this.scorer;
     const { store, units } = this.index;
-    const exhaustive = store.count < EXHAUSTIVE_BELOW_TOKENS;
+    const exhaustive = store.count < EXHAUSTIVE_BELOW_TOKENS && !pruning.only;
     if (!(store instanceof CompressedTokenStore) || q.count > CandidateRanker.maxRows) {
       // (a query longer than the compressed-domain kernel holds: decode and multiply, every unit)
       return { units: Int32Array.from(units.keys()), scores: await scorer.scoreAll(q.vectors, q.count, store, units) };
@@ -126,10 +127,24 @@ export class Searcher {
     this.scorer = undefined;
   }
 
-  /** FGR evidence ranges for one unit (absolute file offsets). */
-  evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Array<[number, number]> {
+  /**
+   * FGR evidence ranges for one unit (absolute file offsets): from the token maxima of the dense
+   * scoring that ranked it, else (a lexical hit, another query since) from scoring it now.
+   */
+  async evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
+    if (!this.scoredTokens(q, unit)) await this.prepareEvidence(q, [unit]);
     const tokens = this.scoredTokens(q, unit) ?? scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
+  }
+
+  /**
+   * Unless the last dense scoring scored all of `units` for this query, scores them now in one
+   * pass (lexical hits), so that their evidence is at hand.
+   */
+  async prepareEvidence(q: QueryEncoding, units: readonly IndexedUnit[]): Promise<void> {
+    if (units.every((u) => this.scoredTokens(q, u)) || !(this.index.store instanceof CompressedTokenStore) || q.count > CandidateRanker.maxRows) return;
+    // All of them, not only the missing ones: the new maxima replace the last scoring's.
+    await this.denseScores(q, { nprobe: 0, ncandidates: 0, only: true }, units.map((u) => this.unitIndex(u)).filter((u) => u >= 0));
   }
 
   /** p_j of a unit's tokens from the last dense scoring, when it scored this unit for this query. */
