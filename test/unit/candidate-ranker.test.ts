@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { trainCodec } from '../../src/core/index/residual-codec';
 import { CompressedStoreBuilder, type CompressedTokenStore } from '../../src/core/index/compressed-store';
-import { CandidateRanker } from '../../src/core/search/candidate-ranker';
+import { CandidateRanker, kthSmallest } from '../../src/core/search/candidate-ranker';
 import { CentroidLists } from '../../src/core/search/centroid-lists';
 import { DenseScorer, type UnitSpan } from '../../src/core/search/dense-scorer';
 import { tokenMaxima } from '../../src/core/search/maxsim';
@@ -113,5 +113,23 @@ describe('CandidateRanker', () => {
       assert.equal(have.length, want.length);
       want.forEach((w, t) => assert.ok(Math.abs(have[t] - w) < 1e-4, `unit ${x} token ${t}`));
     });
+  });
+});
+
+describe('kthSmallest', () => {
+  it('agrees with sorting, with ties, runs and small arrays', () => {
+    const r = mulberry32(4);
+    const cases = [
+      Float32Array.from({ length: 1000 }, () => Math.floor(r() * 20)),
+      Float32Array.from({ length: 500 }, (_, i) => i),
+      Float32Array.from({ length: 500 }, (_, i) => -i),
+      new Float32Array(300).fill(2),
+      Float32Array.from([3]),
+      Float32Array.from([2, 1]),
+    ];
+    for (const a of cases) {
+      const sorted = a.slice().sort();
+      for (const k of [0, 1, a.length >> 1, a.length - 1].filter((x) => x >= 0 && x < a.length)) assert.equal(kthSmallest(a.slice(), k), sorted[k]);
+    }
   });
 });

@@ -52,6 +52,9 @@ export class CandidateRanker {
   private readonly kernel: AdcKernel;
   /** The query the kernel holds (a second call for the same query, e.g. evidence of lexical hits, reuses its tables). */
   private queryKey?: { query: Float32Array; rows: number; e0: number; e1: number; s: Float32Array };
+  private gain = new Float32Array(0);
+  private seenInRow = new Int32Array(0);
+  private listed = new Int32Array(0);
 
   constructor(
     private readonly store: CompressedTokenStore,
@@ -104,30 +107,51 @@ export class CandidateRanker {
     // estimate for a unit not listed there). Σ_i floor_i is the same for every unit, so the gain
     // orders them. This touches rows × nprobe lists instead of every candidate's every token.
     const nprobe = Math.min(o.nprobe, K);
-    const gain = new Float32Array(this.spans.length);
-    const seenInRow = new Int32Array(this.spans.length).fill(-1);
-    const candidates: number[] = [];
+    if (nprobe <= 0) return [];
+    const n = this.spans.length;
+    // Per-unit scratch kept between queries (reset below for the units touched): on a large index,
+    // allocating and clearing it each query cost more than using it.
+    if (this.gain.length !== n) {
+      this.gain = new Float32Array(n);
+      this.seenInRow = new Int32Array(n).fill(-1);
+      this.listed = new Int32Array(n);
+    }
+    const { gain, seenInRow, listed } = this;
+    let count = 0;
     const best = topPerRow(s, K, rows, nprobe); // rows × nprobe, best first
     for (let i = 0; i < rows; i++) {
       const floor = s[best[i * nprobe + nprobe - 1] * ADC_ROWS + i];
       for (let p = 0; p < nprobe; p++) {
         const c = best[i * nprobe + p];
         const g = s[c * ADC_ROWS + i] - floor;
-        for (const u of this.lists.unitsOf(c)) {
-          if (seenInRow[u] === i) continue; // an earlier (better) centroid of this row listed it
-          if (seenInRow[u] === -1) candidates.push(u);
+        const { offsets, units } = this.lists;
+        for (let e = offsets[c], end = offsets[c + 1]; e < end; e++) {
+          const u = units[e];
+          const seen = seenInRow[u];
+          if (seen === i) continue; // an earlier (better) centroid of this row listed it
+          if (seen === -1) listed[count++] = u;
           seenInRow[u] = i;
           gain[u] += g;
         }
       }
     }
-    if (candidates.length <= o.ncandidates) return candidates;
-    // The list gains are coarse (0.81 top-10 agreement with exact scoring on fastify, against
-    // 0.91 for full centroid interaction), so they only cut the field to PRESCORE_FACTOR ×
-    // ncandidates; those get the centroid-interaction score Σ_i max_{j ∈ unit} S[cid_j, i]
-    // over all their tokens, and its best ncandidates are scored exactly.
-    const field = bestByGain(candidates, gain, PRESCORE_FACTOR * o.ncandidates);
-    const approx = this.kernel.interact(field.map((u) => this.spans[u]));
+    const candidates = listed.subarray(0, count);
+    let field: Int32Array;
+    if (count <= o.ncandidates) {
+      field = candidates.slice();
+    } else {
+      // The list gains are coarse (0.81 top-10 agreement with exact scoring on fastify, against
+      // 0.91 for full centroid interaction), so they only cut the field to PRESCORE_FACTOR ×
+      // ncandidates; those get the centroid-interaction score Σ_i max_{j ∈ unit} S[cid_j, i]
+      // over all their tokens, and its best ncandidates are scored exactly.
+      field = bestByGain(candidates, gain, PRESCORE_FACTOR * o.ncandidates);
+    }
+    for (const u of candidates) {
+      gain[u] = 0;
+      seenInRow[u] = -1;
+    }
+    if (count <= o.ncandidates) return Array.from(field);
+    const approx = this.kernel.interact(Array.from(field, (u) => this.spans[u]));
     const order = Array.from(field.keys()).sort((a, b) => approx[b] - approx[a] || field[a] - field[b]);
     return order.slice(0, o.ncandidates).map((k) => field[k]);
   }
@@ -161,16 +185,57 @@ function topPerRow(s: Float32Array, K: number, rows: number, n: number): Int32Ar
 }
 
 /** The `n` candidates with the largest gain (ties: lower unit first), in that order. */
-function bestByGain(candidates: number[], gain: Float32Array, n: number): number[] {
-  // The n-th largest gain, by a native numeric sort of the gains alone; then only the units at
-  // or above it are sorted with a comparator (a comparator sort of every candidate cost more
-  // than the rest of candidate generation).
-  let above = candidates;
-  if (candidates.length > n) {
-    const g = Float32Array.from(candidates, (u) => gain[u]).sort();
-    const cut = g[g.length - n];
-    above = candidates.filter((u) => gain[u] >= cut);
+function bestByGain(candidates: Int32Array, gain: Float32Array, n: number): Int32Array {
+  // The n-th largest gain by selection (on a large index most units are candidates: sorting
+  // them all cost more than the rest of candidate generation); only the units above it are
+  // sorted.
+  if (candidates.length <= n) return Int32Array.from(Array.from(candidates).sort((a, b) => gain[b] - gain[a] || a - b));
+  const g = new Float32Array(candidates.length);
+  for (let k = 0; k < candidates.length; k++) g[k] = gain[candidates[k]];
+  const cut = kthSmallest(g, g.length - n);
+  // Units above the cut (fewer than n) sorted by gain; then the ties at the cut, lowest unit
+  // first (there can be many: a gain is a sum of few distinct values), up to n in all.
+  const above: number[] = [];
+  const tied: number[] = [];
+  for (const u of candidates) {
+    if (gain[u] > cut) above.push(u);
+    else if (gain[u] === cut) tied.push(u);
   }
   above.sort((a, b) => gain[b] - gain[a] || a - b);
-  return above.slice(0, n);
+  const ties = Int32Array.from(tied).sort();
+  const out = new Int32Array(n);
+  out.set(above);
+  out.set(ties.subarray(0, n - above.length), above.length);
+  return out;
+}
+
+/** The k-th smallest value of a (0-based), by quickselect; reorders a. */
+export function kthSmallest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // median of three as the pivot keeps sorted and constant runs from going quadratic
+    const mid = (lo + hi) >> 1;
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }
