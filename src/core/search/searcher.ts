@@ -132,8 +132,11 @@ export class Searcher {
    * scoring that ranked it, else (a lexical hit, another query since) from scoring it now.
    */
   async evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
-    if (!this.scoredTokens(q, unit)) await this.prepareEvidence(q, [unit]);
-    const tokens = this.scoredTokens(q, unit) ?? scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
+    if (!this.maximaOf(q, unit)) await this.prepareEvidence(q, [unit]);
+    const best = this.maximaOf(q, unit);
+    const tokens = best
+      ? evidenceTokens(this.encoder, this.index.store, unit.tokenFirst, unit.tokenCount, best)
+      : scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
   }
 
@@ -142,19 +145,19 @@ export class Searcher {
    * pass (lexical hits), so that their evidence is at hand.
    */
   async prepareEvidence(q: QueryEncoding, units: readonly IndexedUnit[]): Promise<void> {
-    if (units.every((u) => this.scoredTokens(q, u)) || !(this.index.store instanceof CompressedTokenStore) || q.count > CandidateRanker.maxRows) return;
+    if (units.every((u) => this.maximaOf(q, u)) || !(this.index.store instanceof CompressedTokenStore) || q.count > CandidateRanker.maxRows) return;
     // All of them, not only the missing ones: the new maxima replace the last scoring's.
     await this.denseScores(q, { nprobe: 0, ncandidates: 0, only: true }, units.map((u) => this.unitIndex(u)).filter((u) => u >= 0));
   }
 
-  /** p_j of a unit's tokens from the last dense scoring, when it scored this unit for this query. */
-  private scoredTokens(q: QueryEncoding, unit: IndexedUnit): EvidenceToken[] | undefined {
+  /** The best evidence-row product of each of a unit's tokens, when the last dense scoring scored it for this query. */
+  private maximaOf(q: QueryEncoding, unit: IndexedUnit): Float32Array | undefined {
     const last = this.lastMaxima;
     if (!last || last.q !== q || !last.scored.tokenMaxima || !last.scored.tokenOffsets) return undefined;
     const k = last.at.get(this.unitIndex(unit));
     if (k === undefined) return undefined;
     const from = last.scored.tokenOffsets[k];
-    return evidenceTokens(this.encoder, this.index.store, unit.tokenFirst, unit.tokenCount, last.scored.tokenMaxima.subarray(from, from + unit.tokenCount));
+    return last.scored.tokenMaxima.subarray(from, from + unit.tokenCount);
   }
 
   private unitIndexes?: Map<IndexedUnit, number>;
