@@ -1,6 +1,6 @@
-// Assembles the WebAssembly kernels in src/core/search/simd (maxsim.wat, adc.wat) into
-// generated TypeScript modules beside them (maxsim-wasm.ts, adc-wasm.ts: the wasm bytes as
-// base64), so the extension needs no assembler at run time.
+// Assembles the WebAssembly kernels in src/core/search/simd (adc.wat) into generated TypeScript
+// modules beside them (adc-wasm.ts: the wasm bytes as base64), so the extension needs no
+// assembler at run time.
 //
 //   node scripts/build-wasm.mjs           write the generated module
 //   node scripts/build-wasm.mjs --check   exit 1 if a committed module differs from a fresh build
@@ -18,7 +18,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const simd = join(root, 'src/core/search/simd');
 /** Each kernel: its WAT source, the generated module, and the prefix of its exported names. */
 const kernels = [
-  { wat: 'maxsim.wat', out: 'maxsim-wasm.ts', prefix: 'MAXSIM' },
   { wat: 'adc.wat', out: 'adc-wasm.ts', prefix: 'ADC' },
 ];
 

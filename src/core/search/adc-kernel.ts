@@ -14,6 +14,7 @@
 import type { MatMulT } from '../gemm';
 import { residualBytes, tablesOf, type ResidualCodec } from '../index/residual-codec';
 import { ADC_WASM_BASE64 } from './simd/adc-wasm';
+import type { UnitSpan } from './dense-scorer';
 
 /** Query rows the kernel holds (the encoder's query length); a shorter query is padded with zero rows. */
 export const ADC_ROWS = 32;
@@ -22,10 +23,7 @@ const BATCH_TOKENS = 32768;
 const ROW_BYTES = ADC_ROWS * 4;
 const PAGE = 65536;
 
-export interface UnitSpan {
-  tokenFirst: number;
-  tokenCount: number;
-}
+export type { UnitSpan };
 
 /** What the kernel reads from a compressed store: its codec, centroid ids, and the codes of any range. */
 export interface CompressedVectors {
