@@ -268,6 +268,11 @@ export class WorkspaceSearch {
     return out;
   }
 
+  /** Builds the search structures the first query would build (call when idle after open). */
+  async prepare(): Promise<void> {
+    await this.searcher.prepare();
+  }
+
   /** Evidence ranges of one unit for a query (used by tuning and by callers that rank elsewhere). */
   async evidenceFor(query: string, unit: SearchHit['unit'], threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
     return this.searcher.evidence(await this.searcher.encodeQuery(query), unit, threshold, granularity);

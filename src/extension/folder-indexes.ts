@@ -349,6 +349,8 @@ export class FolderIndexes {
       if (this.entries.get(key) !== entry || this.disposed) return;
       const r = search.report;
       entry.search = search;
+      // The first question would otherwise pay for the keyword tables and the candidate lists.
+      void search.prepare().catch((e: unknown) => this.o.log('warn', `${prefix}search set-up failed: ${(e as Error).message ?? String(e)}`));
       entry.state = {
         ...entry.state, status: 'ready', stale: false, files: r.stats.files, passages: r.stats.units,
         skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined, error: undefined,

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from '../../src/core/engine';
 import { Encoder } from '../../src/core/model/encoder';
+import { pickEvidence, scoreTokens } from '../../src/core/search/searcher';
 import { tempDirFactory } from '../temp-dirs';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -341,6 +342,34 @@ describe('WorkspaceSearch directly', () => {
     await ws.dispose();
     // An encoder passed in is not disposed by the workspace: it still works.
     await encoder.encodeQuery('still usable');
+  });
+
+  it('evidence reused from the scoring kernel equals evidence from the decoded vectors, in every mode; prepare() changes no result', async () => {
+    const indexDir = path.join(tmpDir(), 'ix');
+    const ws = await WorkspaceSearch.open(FIXTURE, { modelDir: MODEL, indexDir, encoder });
+    const questions = ['how are migrations applied in order', asQuery(VERBATIM[0][2]), asQuery(VERBATIM[2][2])];
+    const unprepared = [];
+    for (const query of questions) {
+      for (const mode of ['hybrid', 'dense', 'lexical'] as const) {
+        const hits = await ws.searchHits(query, { mode, top: 5 });
+        assert.ok(hits.length > 0);
+        const q = await ws.encodeQuery(query);
+        for (const h of hits) {
+          const tokens = scoreTokens(encoder, q, ws.index.store, h.unit.tokenFirst, h.unit.tokenCount);
+          assert.deepEqual(h.highlights, pickEvidence(encoder, ws.fileText(h.unit.path), h.unit.start, h.unit.end, tokens), `${mode}: ${query} → ${h.unit.path}`);
+        }
+        unprepared.push(hits.map((h) => [h.unit.path, h.unit.start, h.score, h.highlights]));
+      }
+    }
+    await ws.dispose();
+    const prepared = await WorkspaceSearch.open(FIXTURE, { modelDir: MODEL, indexDir, encoder });
+    await prepared.prepare();
+    const preparedHits = [];
+    for (const query of questions) {
+      for (const mode of ['hybrid', 'dense', 'lexical'] as const) preparedHits.push((await prepared.searchHits(query, { mode, top: 5 })).map((h) => [h.unit.path, h.unit.start, h.score, h.highlights]));
+    }
+    assert.deepEqual(preparedHits, unprepared);
+    await prepared.dispose();
   });
 
   it('re-encodes only changed files, drops deleted ones, and re-saves the index', async () => {

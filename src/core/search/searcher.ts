@@ -122,6 +122,19 @@ export class Searcher {
     return scored;
   }
 
+  /**
+   * Builds now what the first query would otherwise build (BM25 tables, the matrix-product
+   * session, the inverted lists and the kernel's tables): for a caller with idle time after
+   * opening an index, so that the first question is answered as fast as the next ones.
+   */
+  async prepare(): Promise<void> {
+    this.lexical();
+    this.scorer ??= DenseScorer.create();
+    const scorer = await this.scorer;
+    const { store, units } = this.index;
+    if (store instanceof CompressedTokenStore && store.count >= EXHAUSTIVE_BELOW_TOKENS) this.ranker ??= new CandidateRanker(store, units, scorer.matmul);
+  }
+
   async dispose(): Promise<void> {
     if (this.scorer) await (await this.scorer).dispose();
     this.scorer = undefined;
