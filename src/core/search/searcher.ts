@@ -36,8 +36,9 @@ export interface SearchHit {
 }
 
 /** Reciprocal-rank fusion defaults, used when the model manifest names none. */
-const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
-const FUSION_DEPTH = 100;
+export const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
+/** Depth of each ranking that fusion sees. */
+export const FUSION_DEPTH = 100;
 /** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
 const EXHAUSTIVE_BELOW_TOKENS = 16384;
 
