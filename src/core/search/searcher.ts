@@ -1,6 +1,8 @@
 // Query-time logic: encode the question, rank units by MaxSim (exact over every unit of a small
 // index; over PLAID-style candidates of a larger one), optionally fuse with BM25, and compute
-// FGR evidence only for the results that are shown, from their decompressed vectors.
+// FGR evidence only for the results that are shown. The scoring pass (adc-kernel.ts) leaves each
+// scored token's best product with the question's rows, so evidence for a dense or hybrid result
+// is a sigmoid and a threshold; a lexical result's units are scored once more, together.
 import type { Encoder, QueryEncoding } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
