@@ -56,7 +56,7 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 type InteractFn = (sT: number, cids: number, counts: number, nu: number, out: number) => void;
 type ExactFn = (
-  sT: number, T: number, tab4: number, nt: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
+  sT: number, T: number, tab4: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
   cids: number, norms: number, codes: number, counts: number, nu: number, out: number, tokmax: number, mask: number,
 ) => void;
 
@@ -83,7 +83,6 @@ export class AdcKernel {
   private readonly rsq0: number;
   // static and per-query regions (byte offsets)
   private readonly tab4: number;
-  private readonly nt: number;
   private readonly cg: number;
   private readonly cext: number;
   private readonly lens: number;
@@ -109,7 +108,6 @@ export class AdcKernel {
       return off;
     };
     this.tab4 = take(R * 256 * 16);
-    this.nt = take(R * 256 * 4);
     this.cg = take(K * R * 16);
     this.cext = take(K * 8);
     this.lens = take(256 * 4);
@@ -127,12 +125,6 @@ export class AdcKernel {
 
     const buf = this.memory.buffer;
     new Float32Array(buf, this.tab4, R * 256 * 4).set(table.subarray(0, R * 256 * 4));
-    const nt = new Float32Array(buf, this.nt, R * 256);
-    for (let e = 0; e < R * 256; e++) {
-      let s = 0;
-      for (let t = 0; t < 4; t++) s += table[e * 4 + t] ** 2;
-      nt[e] = s;
-    }
     const cg = new Float32Array(buf, this.cg, K * R * 4);
     const cext = new Float32Array(buf, this.cext, K * 2);
     const { centroids } = codec;
@@ -247,7 +239,7 @@ export class AdcKernel {
         cnt[k - from] = tokenCount;
         at += tokenCount;
       }
-      this.exactFn(this.sT, this.T, this.tab4, this.nt, this.cg, this.cext, this.lens, R, this.rsq0, codec.normalize ? 1 : 0,
+      this.exactFn(this.sT, this.T, this.tab4, this.cg, this.cext, this.lens, R, this.rsq0, codec.normalize ? 1 : 0,
         cids, norms, codes, counts, nu, rowMax, tokmax, this.mask);
       this.sumRows(new Float32Array(this.memory.buffer, rowMax, nu * ADC_ROWS), scores, from, nu);
       tokenMaxima.set(new Float32Array(this.memory.buffer, tokmax, tokens), tokenOffsets[from]);
