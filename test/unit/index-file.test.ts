@@ -9,6 +9,18 @@ import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } f
 import { tempDirFactory } from '../temp-dirs';
 
 
+/**
+ * Rewrites a file in place, as a corrupting disk or tool would, with a modification time of its
+ * own: this process verified the segment when it saved it and would otherwise reuse that check
+ * (a new process, the case the check is for, has nothing to reuse).
+ */
+let rewrites = 0;
+function rewrite(file: string, data: Buffer): void {
+  fs.writeFileSync(file, data);
+  const t = new Date(Date.now() + 1000 * ++rewrites);
+  fs.utimesSync(file, t, t);
+}
+
 const tmpDir = tempDirFactory('es-index-');
 
 const ROOT = '/work/some-project';
@@ -240,10 +252,10 @@ describe('saveIndex / loadIndex', () => {
     for (const at of [0, body.length >> 1, body.length - 1]) {
       const copy = Buffer.from(body);
       copy[at] ^= 0x10;
-      fs.writeFileSync(tf, copy);
+      rewrite(tf, copy);
       assert.match(reasonOf(dir, expectOf(ix)), /checksum/, `byte ${at}`);
     }
-    fs.writeFileSync(tf, body);
+    rewrite(tf, body);
     assertSameIndex(ix, load(dir, ix));
     const cf = codecFile(dir);
     const codec = fs.readFileSync(cf);

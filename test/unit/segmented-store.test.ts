@@ -19,6 +19,18 @@ import { Bm25Index } from '../../src/core/search/bm25';
 import type { IndexedUnit, WorkspaceIndex } from '../../src/core/index/workspace-index';
 import { tempDirFactory } from '../temp-dirs';
 
+/**
+ * Rewrites a file in place, as a corrupting disk or tool would, with a modification time of its
+ * own: this process verified the segment when it saved it and would otherwise reuse that check
+ * (a new process, the case the check is for, has nothing to reuse).
+ */
+let rewrites = 0;
+function rewrite(file: string, data: Buffer): void {
+  fs.writeFileSync(file, data);
+  const t = new Date(Date.now() + 1000 * ++rewrites);
+  fs.utimesSync(file, t, t);
+}
+
 const tmpDir = tempDirFactory('es-segments-');
 const ROOT = '/virtual';
 
@@ -141,7 +153,7 @@ describe('segmented index store (v3)', () => {
     for (const at of [0, body.length >> 1, body.length - 1]) {
       const copy = Buffer.from(body);
       copy[at] ^= 0x04;
-      fs.writeFileSync(added, copy);
+      rewrite(added, copy);
       const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
       assert.ok('reason' in r && /fails its checksum; rebuilding/.test(r.reason), `byte ${at}: ${JSON.stringify(r)}`);
     }
