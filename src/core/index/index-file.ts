@@ -103,7 +103,8 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
     const units = byPart[p];
     if (units.length === 0 && !(empty.length > 0 && part.kind === 'memory')) return; // all dead: dropped
     units.sort((a, b) => a.tokenFirst - b.tokenFirst);
-    if (part.kind === 'segment' && path.resolve(part.segment.dir) === absDir && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
+    // A kept segment is named again as it is (unless its file went away meanwhile: then rewritten).
+    if (part.kind === 'segment' && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
       const k = segments.push(part.segment.ref) - 1;
       opened.push(part.segment);
       for (const u of units) where.set(u, { segment: k, local: (u as StoredUnit).local });
