@@ -101,6 +101,12 @@ export interface WorkspaceSearchOptions extends SearchOptions {
   onStale?: 'mark' | 'refresh';
 }
 
+/**
+ * Bytes of changed files up to which a run without a caller-provided encoder encodes on the
+ * caller's thread instead of starting a worker: ~4k tokens, a few hundred ms of encoding.
+ */
+const IN_THREAD_CHANGE_BYTES = 16 * 1024;
+
 /** Texts read for evidence, kept for the callers that show them next (snippets, the editor). */
 const TEXT_CACHE_FILES = 64;
 
@@ -337,7 +343,17 @@ async function indexFolder(
       return f && { text: f.text, invalidUtf8: f.invalidUtf8 };
     },
   }));
-  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log });
+  // Starting the encoding worker loads a second copy of the model (1–2 s on a busy machine): for
+  // a few changed files, encoding them here is faster than that. Callers that keep their own
+  // (warm) worker pass it as o.docEncoder and are not affected.
+  const prevFiles = new Map((previous?.files ?? []).map((f) => [f.path, f]));
+  const changedBytes = previous
+    ? entries.reduce((n, e) => {
+      const p = prevFiles.get(e.path);
+      return p && p.size === e.size && p.mtimeMs === e.mtimeMs ? n : n + e.size;
+    }, 0)
+    : Infinity;
+  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
   let lastLog = Date.now();
   let result: { index: WorkspaceIndex; stats: IndexStats };
   try {
