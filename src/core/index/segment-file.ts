@@ -158,6 +158,9 @@ const closer = new FinalizationRegistry<number>((fd) => {
  */
 const opened = new Map<string, WeakRef<Segment>>();
 
+/** Bytes of unit texts read at a time (see Segment.text). */
+const TEXT_WINDOW = 256 * 1024;
+
 /** Spans cached per segment for spanStart/spanEnd (evidence reads a unit's spans token by token). */
 const SPAN_WINDOW = 512;
 
@@ -167,6 +170,8 @@ export class Segment {
   private spanStarts = new Int32Array(SPAN_WINDOW);
   private spanLengths = new Uint8Array(SPAN_WINDOW);
   private scratch = new Uint8Array(0);
+  private textWindow = Buffer.alloc(0);
+  private textAt = 0;
 
   private constructor(
     readonly dir: string,
@@ -327,9 +332,17 @@ export class Segment {
   text(unit: number): TextSegment[] {
     const o = unit * UNIT_FIELDS;
     const len = this.unitTable[o + 8];
-    const buf = Buffer.allocUnsafe(len);
-    this.read(this.head.texts + this.unitTable[o + 7], buf, len);
-    const raw = JSON.parse(buf.toString('utf8')) as Array<[number, string]>;
+    const at = this.unitTable[o + 7];
+    // Texts are read through a window: BM25's build reads every unit in order, one read a window
+    // instead of one a unit (the window is dropped with the segment, or replaced by the next).
+    if (!(at >= this.textAt && at + len <= this.textAt + this.textWindow.length)) {
+      const n = Math.min(Math.max(len, TEXT_WINDOW), this.head.unitTable - this.head.texts - at);
+      const buf = Buffer.allocUnsafe(n);
+      this.read(this.head.texts + at, buf, n);
+      this.textWindow = buf;
+      this.textAt = at;
+    }
+    const raw = JSON.parse(this.textWindow.toString('utf8', at - this.textAt, at - this.textAt + len)) as Array<[number, string]>;
     return raw.map(([offset, text]) => ({ offset, text }));
   }
 
