@@ -286,9 +286,7 @@ function fromManifest(dir: string, meta: Manifest, codec: ResidualCodec, opened:
     const known = opened.get(ref.name);
     const g = known && known.ref.bytes === ref.bytes && known.ref.crc32 === ref.crc32 ? known : Segment.open(dir, ref, R);
     if (!(g instanceof Segment)) return g;
-    if (!known) {
-      for (let j = 0; j < g.tokens; j++) if (g.centroidIds[j] >= codec.k) return { reason: `index segment ${ref.name} names a centroid the codec does not have` };
-    }
+    if (g.maxCentroidId >= codec.k) return { reason: `index segment ${ref.name} names a centroid the codec does not have` };
     segs.push(g);
   }
   const bases: number[] = [];

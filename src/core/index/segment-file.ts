@@ -184,6 +184,8 @@ export class Segment {
     readonly unitTable: Int32Array,
     /** The file when it was verified. */
     readonly stat: fs.Stats,
+    /** Largest centroid id of its vectors (-1 without any): checked against the codec's size. */
+    readonly maxCentroidId: number,
   ) {}
 
   get tokens(): number {
@@ -269,7 +271,9 @@ export class Segment {
           || table[o + 7] < 0 || table[o + 8] < 0 || table[o + 7] + table[o + 8] > textBytes;
         if (bad) throw new Error(`index segment ${ref.name} has an invalid unit record`);
       }
-      const seg = new Segment(dir, ref, fd, head, ids, norms, table, stat);
+      let maxId = -1;
+      for (let j = 0; j < n; j++) if (ids[j] > maxId) maxId = ids[j];
+      const seg = new Segment(dir, ref, fd, head, ids, norms, table, stat, maxId);
       closer.register(seg, fd);
       if (opened.size >= 256) for (const [k, r] of opened) if (!r.deref()) opened.delete(k);
       opened.set(key, new WeakRef(seg));
