@@ -101,6 +101,12 @@ export interface WorkspaceSearchOptions extends SearchOptions {
   onStale?: 'mark' | 'refresh';
 }
 
+/**
+ * Bytes of changed files up to which a run without a caller-provided encoder encodes on the
+ * caller's thread instead of starting a worker: ~4k tokens, a few hundred ms of encoding.
+ */
+const IN_THREAD_CHANGE_BYTES = 16 * 1024;
+
 /** Texts read for evidence, kept for the callers that show them next (snippets, the editor). */
 const TEXT_CACHE_FILES = 64;
 
@@ -151,12 +157,18 @@ export class WorkspaceSearch {
         throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
       }
       let previous: WorkspaceIndex | undefined;
+      let converted = false;
       if (indexDir) {
         const loaded = loadIndex(indexDir, { root, model: encoder.fingerprint, dim: encoder.dim });
-        if ('index' in loaded) previous = loaded.index;
-        else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
+        if ('index' in loaded) {
+          previous = loaded.index;
+          if (loaded.converted) {
+            log(`index: ${loaded.converted}`);
+            converted = true;
+          }
+        } else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
       }
-      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o);
+      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o, converted);
       return new WorkspaceSearch(encoder, index, report, o, !o.encoder);
     } catch (e) {
       if (!o.encoder) await encoder.dispose();
@@ -319,6 +331,8 @@ async function indexFolder(
   encoder: Encoder,
   previous: WorkspaceIndex | undefined,
   o: OpenOptions,
+  /** Save even when nothing changed (an index read in an older format). */
+  mustSave = false,
 ): Promise<{ index: WorkspaceIndex; report: WorkspaceReport }> {
   const log = o.log ?? (() => {});
   const skipped: SkippedFile[] = [];
@@ -335,7 +349,17 @@ async function indexFolder(
       return f && { text: f.text, invalidUtf8: f.invalidUtf8 };
     },
   }));
-  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log });
+  // Starting the encoding worker loads a second copy of the model (1–2 s on a busy machine): for
+  // a few changed files, encoding them here is faster than that. Callers that keep their own
+  // (warm) worker pass it as o.docEncoder and are not affected.
+  const prevFiles = new Map((previous?.files ?? []).map((f) => [f.path, f]));
+  const changedBytes = previous
+    ? entries.reduce((n, e) => {
+      const p = prevFiles.get(e.path);
+      return p && p.size === e.size && p.mtimeMs === e.mtimeMs ? n : n + e.size;
+    }, 0)
+    : Infinity;
+  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
   let lastLog = Date.now();
   let result: { index: WorkspaceIndex; stats: IndexStats };
   try {
@@ -357,7 +381,8 @@ async function indexFolder(
     await ownDocEncoder?.dispose();
   }
   if (signal?.aborted) throw new Error('indexing cancelled');
-  const { index, stats } = result;
+  const { stats } = result;
+  let { index } = result;
   // Files not read this run keep their flag from the run that read them.
   for (const f of index.files) if (f.invalidUtf8 && !invalidUtf8.includes(f.path)) invalidUtf8.push(f.path);
   invalidUtf8.sort();
@@ -368,11 +393,12 @@ async function indexFolder(
   const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
   log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${stats.codecTrained ? `; compression trained: ${stats.centroids} centroids` : ''}${skippedNote}${utf8Note}`);
   if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
-  const changed = stats.filesEncoded > 0 || !previous || previous.files.length !== index.files.length
+  const changed = mustSave || stats.filesEncoded > 0 || !previous || previous.units.length !== index.units.length || previous.files.length !== index.files.length
     || index.files.some((f, i) => f.mtimeMs !== previous.files[i]?.mtimeMs || f.path !== previous.files[i]?.path);
   if (indexDir && changed) {
     try {
-      saveIndex(indexDir, index);
+      // From now on the saved index: vectors and texts served from its files, not memory.
+      index = saveIndex(indexDir, index);
     } catch (e) {
       log(`index: could not save to ${indexDir}: ${(e as Error).message} (searching without a cache)`);
     }

@@ -177,8 +177,8 @@ describe('CLI end to end on the fixture workspace', () => {
     assert.deepEqual(report.invalidUtf8, []);
     assert.match(r.stderr, new RegExp(`indexed ${FIXTURE_FILES.length} files \\(0 unchanged, ${FIXTURE_FILES.length} encoded\\)`));
     const files = fs.readdirSync(IX).sort();
-    assert.ok(files.includes('index.json') && files.some((f) => /^tokens-[0-9a-f]+\.bin$/.test(f)), JSON.stringify(files));
-    assert.equal(files.length, 2, 'no temporary files left behind');
+    assert.ok(files.includes('index.json') && files.some((f) => /^seg-[0-9a-f]+\.bin$/.test(f)) && files.some((f) => /^codec-[0-9a-f]+\.bin$/.test(f)), JSON.stringify(files));
+    assert.equal(files.length, 3, 'no temporary files left behind');
     // The index covers exactly the fixture's files.
     const meta = JSON.parse(fs.readFileSync(path.join(IX, 'index.json'), 'utf8'));
     assert.deepEqual(meta.files.map((f: { path: string }) => f.path).sort(), FIXTURE_FILES);

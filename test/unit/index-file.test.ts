@@ -9,6 +9,18 @@ import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } f
 import { tempDirFactory } from '../temp-dirs';
 
 
+/**
+ * Rewrites a file in place, as a corrupting disk or tool would, with a modification time of its
+ * own: this process verified the segment when it saved it and would otherwise reuse that check
+ * (a new process, the case the check is for, has nothing to reuse).
+ */
+let rewrites = 0;
+function rewrite(file: string, data: Buffer): void {
+  fs.writeFileSync(file, data);
+  const t = new Date(Date.now() + 1000 * ++rewrites);
+  fs.utimesSync(file, t, t);
+}
+
 const tmpDir = tempDirFactory('es-index-');
 
 const ROOT = '/work/some-project';
@@ -48,7 +60,7 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
     }
     indexedFiles.push(file);
   }
-  const store = new CompressedTokenStore(
+  const store = CompressedTokenStore.inMemory(
     codec, count,
     Uint16Array.from({ length: count }, () => Math.floor(rnd() * k)),
     Uint8Array.from({ length: count }, () => Math.floor(rnd() * 256)),
@@ -65,7 +77,9 @@ function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
   assert.equal(a.root, b.root);
   assert.equal(a.modelFingerprint, b.modelFingerprint);
   assert.deepEqual(a.files, b.files);
-  assert.deepEqual(a.units, b.units);
+  // A loaded unit reads its text from its segment (a getter): compare the fields.
+  const plain = (u: IndexedUnit): unknown => ({ path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, tokenFirst: u.tokenFirst, tokenCount: u.tokenCount });
+  assert.deepEqual(a.units.map(plain), b.units.map(plain));
   assert.equal(a.encodedSinceTraining, b.encodedSinceTraining);
   assert.equal(a.store.dim, b.store.dim);
   assert.equal(a.store.count, b.store.count);
@@ -73,11 +87,18 @@ function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
   assert.deepEqual(a.store.codec, b.store.codec);
   assert.deepEqual(a.store.centroidIds, b.store.centroidIds);
   assert.deepEqual(a.store.norms, b.store.norms);
-  assert.deepEqual(a.store.residuals, b.store.residuals);
-  assert.deepEqual(a.store.starts, b.store.starts);
-  assert.deepEqual(a.store.lengths, b.store.lengths);
-  assert.ok(b.store.codec.centroids instanceof Float32Array && b.store.residuals instanceof Uint8Array);
-  assert.ok(b.store.starts instanceof Int32Array && b.store.lengths instanceof Uint8Array && b.store.centroidIds instanceof Uint16Array);
+  const ra = a.store.raw(0, a.store.count);
+  const rb = b.store.raw(0, b.store.count);
+  assert.deepEqual(ra.residuals, rb.residuals);
+  assert.deepEqual(ra.starts, rb.starts);
+  assert.deepEqual(ra.lengths, rb.lengths);
+  for (let j = 0; j < a.store.count; j++) assert.equal(b.store.spanEnd(j), a.store.spanEnd(j));
+  const va = new Float32Array(a.store.count * a.store.dim);
+  const vb = new Float32Array(b.store.count * b.store.dim);
+  a.store.decode(0, a.store.count, va);
+  b.store.decode(0, b.store.count, vb);
+  assert.deepEqual(va, vb);
+  assert.ok(b.store.codec.centroids instanceof Float32Array && b.store.centroidIds instanceof Uint16Array);
 }
 
 function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
@@ -92,9 +113,16 @@ function reasonOf(dir: string, expect: { root: string; model: string; dim: numbe
   return r.reason;
 }
 
+/** The index's one segment file (these small indexes are saved whole, in one segment). */
 function tokensFile(dir: string): string {
-  const files = fs.readdirSync(dir).filter((f) => /^tokens-[0-9a-f]+\.bin$/.test(f));
-  assert.equal(files.length, 1, `one tokens file in ${JSON.stringify(fs.readdirSync(dir))}`);
+  const files = fs.readdirSync(dir).filter((f) => /^seg-[0-9a-f]+\.bin$/.test(f));
+  assert.equal(files.length, 1, `one segment file in ${JSON.stringify(fs.readdirSync(dir))}`);
+  return path.join(dir, files[0]);
+}
+
+function codecFile(dir: string): string {
+  const files = fs.readdirSync(dir).filter((f) => /^codec-[0-9a-f]+\.bin$/.test(f));
+  assert.equal(files.length, 1, `one codec file in ${JSON.stringify(fs.readdirSync(dir))}`);
   return path.join(dir, files[0]);
 }
 
@@ -107,7 +135,7 @@ describe('saveIndex / loadIndex', () => {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
     assert.equal(meta.format, INDEX_FORMAT);
     assert.equal(meta.version, INDEX_FORMAT_VERSION);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['index.json', path.basename(tokensFile(dir))].sort(), 'no temporary files left');
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['index.json', path.basename(tokensFile(dir)), path.basename(codecFile(dir))].sort(), 'no temporary files left');
   });
 
   it('round-trips at dims 1, 3, 128 and a store of typed-array views (non-zero byteOffset)', () => {
@@ -128,12 +156,12 @@ describe('saveIndex / loadIndex', () => {
     const c = st.codec;
     const viewIx: WorkspaceIndex = {
       ...ix,
-      store: new CompressedTokenStore(
+      store: CompressedTokenStore.inMemory(
         { ...c, centroids: pad(c.centroids, 1), rotation: pad(c.rotation, 4), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
-        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.residuals, 3), pad(st.starts, 2), pad(st.lengths, 5),
+        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.raw(0, st.count).residuals, 3), pad(st.raw(0, st.count).starts, 2), pad(st.raw(0, st.count).lengths, 5),
       ),
     };
-    assert.ok(viewIx.store.residuals.byteOffset > 0);
+    assert.ok(viewIx.store.norms.byteOffset > 0);
     const dir = tmpDir();
     saveIndex(dir, viewIx);
     assertSameIndex(ix, load(dir, ix));
@@ -179,9 +207,14 @@ describe('saveIndex / loadIndex', () => {
     const variants: Array<[string, (dir: string) => string]> = [
       ['null', () => 'null'],
       ['array', () => '[]'],
-      ['no tokensFile', (dir) => JSON.stringify({ ...good(dir), tokensFile: undefined })],
-      ['tokensFile a number', (dir) => JSON.stringify({ ...good(dir), tokensFile: 42 })],
-      ['no files/units lists', (dir) => JSON.stringify({ ...good(dir), files: undefined, units: undefined })],
+      ['no segments', (dir) => JSON.stringify({ ...good(dir), segments: undefined })],
+      ['a segment name a number', (dir) => JSON.stringify({ ...good(dir), segments: [{ ...(good(dir).segments as object[])[0], name: 42 }] })],
+      ['a segment name outside the folder', (dir) => JSON.stringify({ ...good(dir), segments: [{ ...(good(dir).segments as object[])[0], name: '../seg-00.bin' }] })],
+      ['no files list', (dir) => JSON.stringify({ ...good(dir), files: undefined })],
+      ['a file in a segment that is not listed', (dir) => JSON.stringify({ ...good(dir), files: (good(dir).files as object[]).map((f) => ({ ...f, segment: 5 })) })],
+      ['a file with more units than its segment', (dir) => JSON.stringify({ ...good(dir), files: (good(dir).files as object[]).map((f) => ({ ...f, units: 1000 })) })],
+      ['a unit listed twice', (dir) => JSON.stringify({ ...good(dir), files: (good(dir).files as Array<Record<string, unknown>>).map((f) => ({ ...f, unit: 0 })) })],
+      ['a file entry null', (dir) => JSON.stringify({ ...good(dir), files: [null] })],
     ];
     for (const [label, body] of variants) {
       const dir = tmpDir();
@@ -198,19 +231,19 @@ describe('saveIndex / loadIndex', () => {
     }
   });
 
-  it('a truncated tokens file fails its checksum', () => {
+  it('a truncated segment file is found by its size', () => {
     const dir = tmpDir();
     const ix = makeIndex();
     saveIndex(dir, ix);
     const tf = tokensFile(dir);
     const body = fs.readFileSync(tf);
     fs.writeFileSync(tf, body.subarray(0, body.length - 7));
-    assert.match(reasonOf(dir, expectOf(ix)), /checksum/);
+    assert.match(reasonOf(dir, expectOf(ix)), /has \d+ bytes, not \d+; rebuilding/);
     fs.writeFileSync(tf, Buffer.alloc(0));
-    assert.match(reasonOf(dir, expectOf(ix)), /checksum/);
+    assert.match(reasonOf(dir, expectOf(ix)), /has 0 bytes/);
   });
 
-  it('one flipped bit in the tokens file fails its checksum', () => {
+  it('one flipped bit anywhere in the segment or codec file fails its checksum', () => {
     const dir = tmpDir();
     const ix = makeIndex();
     saveIndex(dir, ix);
@@ -219,30 +252,29 @@ describe('saveIndex / loadIndex', () => {
     for (const at of [0, body.length >> 1, body.length - 1]) {
       const copy = Buffer.from(body);
       copy[at] ^= 0x10;
-      fs.writeFileSync(tf, copy);
+      rewrite(tf, copy);
       assert.match(reasonOf(dir, expectOf(ix)), /checksum/, `byte ${at}`);
     }
-    fs.writeFileSync(tf, body);
+    rewrite(tf, body);
     assertSameIndex(ix, load(dir, ix));
+    const cf = codecFile(dir);
+    const codec = fs.readFileSync(cf);
+    const flipped = Buffer.from(codec);
+    flipped[codec.length >> 1] ^= 1;
+    fs.writeFileSync(cf, flipped);
+    assert.match(reasonOf(dir, expectOf(ix)), /codec file fails its checksum/);
   });
 
-  it('a missing tokens file is reported', () => {
+  it('a missing segment or codec file is reported', () => {
     const dir = tmpDir();
     const ix = makeIndex();
     saveIndex(dir, ix);
     fs.rmSync(tokensFile(dir));
-    assert.match(reasonOf(dir, expectOf(ix)), /token file .* is missing/);
-  });
-
-  it('a tokens file whose size disagrees with tokenCount × dim is rejected even with a matching checksum', () => {
-    const dir = tmpDir();
-    const ix = makeIndex();
-    saveIndex(dir, ix);
-    const metaPath = path.join(dir, 'index.json');
-    const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
-    meta.tokenCount += 1;
-    fs.writeFileSync(metaPath, JSON.stringify(meta));
-    assert.match(reasonOf(dir, expectOf(ix)), /wrong size/);
+    assert.match(reasonOf(dir, expectOf(ix)), /segment .* is missing/);
+    const dir2 = tmpDir();
+    saveIndex(dir2, ix);
+    fs.rmSync(codecFile(dir2));
+    assert.match(reasonOf(dir2, expectOf(ix)), /codec file .* is missing/);
   });
 
   it('another model fingerprint or dimension: rebuild', () => {
@@ -280,8 +312,9 @@ describe('saveIndex / loadIndex', () => {
     const bad = makeIndex(4);
     bad.store.centroidIds[2] = bad.store.codec.k;
     const dir = tmpDir();
-    saveIndex(dir, bad);
-    assert.match(reasonOf(dir, expectOf(bad)), /centroid it does not have/);
+    // The save reads its index back, so it notices too; the index on disk gives a reason.
+    assert.throws(() => saveIndex(dir, bad), /centroid the codec does not have/);
+    assert.match(reasonOf(dir, expectOf(bad)), /centroid the codec does not have; rebuilding/);
   });
 
   it('another root folder: rebuild', () => {
@@ -302,20 +335,24 @@ describe('saveIndex / loadIndex', () => {
     }
   });
 
-  it('a second save replaces the index and removes the older tokens file', () => {
+  it('a second save replaces the index and removes the older segment and codec files', () => {
     const dir = tmpDir();
     const a = makeIndex(1);
     const b = makeIndex(2, 5, 5);
     saveIndex(dir, a);
     const ta = tokensFile(dir);
-    saveIndex(dir, b);
+    const ca = codecFile(dir);
+    const savedB = saveIndex(dir, b);
     const tb = tokensFile(dir);
     assert.notEqual(ta, tb);
-    assert.ok(!fs.existsSync(ta));
+    assert.ok(!fs.existsSync(ta) && !fs.existsSync(ca));
     assertSameIndex(b, load(dir, b));
-    // Saving the same index again is idempotent (same content-addressed tokens file).
-    saveIndex(dir, b);
+    assertSameIndex(b, savedB);
+    // Saving the index a save returned writes no segment or codec again.
+    const cb = codecFile(dir);
+    saveIndex(dir, savedB);
     assert.equal(tokensFile(dir), tb);
+    assert.equal(codecFile(dir), cb);
     assertSameIndex(b, load(dir, b));
   });
 });
@@ -333,6 +370,7 @@ describe('crash simulation', () => {
     saveIndex(other, b);
     const newTokens = tokensFile(other);
     fs.copyFileSync(newTokens, path.join(dir, path.basename(newTokens)));
+    fs.copyFileSync(codecFile(other), path.join(dir, path.basename(codecFile(other))));
     // A half-written temporary index.json from the crashed process.
     const newMeta = fs.readFileSync(path.join(other, 'index.json'));
     fs.writeFileSync(path.join(dir, 'index.json.99999.tmp'), newMeta.subarray(0, newMeta.length >> 1));
@@ -352,14 +390,16 @@ describe('crash simulation', () => {
     fs.writeFileSync(path.join(dir, 'index.json.12345.tmp'), '{"format":');
     fs.writeFileSync(path.join(dir, `index.json.${process.pid}.tmp`), 'garbage');
     fs.writeFileSync(path.join(dir, 'tokens-00000000deadbeef.bin'), Buffer.alloc(1000, 7));
+    fs.writeFileSync(path.join(dir, 'seg-00000000deadbeef.bin'), Buffer.alloc(1000, 7));
     assertSameIndex(ix, load(dir, ix));
     // A save with a leftover temp file of its own pid overwrites it and still succeeds.
     saveIndex(dir, ix);
     assertSameIndex(ix, load(dir, ix));
     assert.ok(!fs.existsSync(path.join(dir, 'tokens-00000000deadbeef.bin')), 'stale tokens files are removed by a save');
+    assert.ok(!fs.existsSync(path.join(dir, 'seg-00000000deadbeef.bin')), 'stale segment files are removed by a save');
   });
 
-  it('an index.json pointing at a tokens file of another index fails the checksum', () => {
+  it('an index.json pointing at a segment file of another index fails the checksum', () => {
     const dir = tmpDir();
     const a = makeIndex(1);
     const b = makeIndex(2);
@@ -368,7 +408,7 @@ describe('crash simulation', () => {
     const other = tmpDir();
     saveIndex(other, b);
     const tb = tokensFile(other);
-    fs.copyFileSync(tb, path.join(dir, metaA.tokensFile));
-    assert.match(reasonOf(dir, expectOf(a)), /checksum/);
+    fs.copyFileSync(tb, path.join(dir, metaA.segments[0].name));
+    assert.match(reasonOf(dir, expectOf(a)), /checksum|bytes, not/);
   });
 });

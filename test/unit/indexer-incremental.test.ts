@@ -22,9 +22,10 @@ function codesOf(ix: WorkspaceIndex, path: string): { ids: number[]; residuals: 
   const out = { ids: [] as number[], residuals: [] as number[], starts: [] as number[] };
   for (let u = f.unitFirst; u < f.unitFirst + f.unitCount; u++) {
     const { tokenFirst: a, tokenCount: n } = ix.units[u];
-    out.ids.push(...ix.store.centroidIds.subarray(a, a + n));
-    out.residuals.push(...ix.store.residuals.subarray(a * R, (a + n) * R));
-    out.starts.push(...ix.store.starts.subarray(a, a + n));
+    const raw = ix.store.raw(a, n);
+    out.ids.push(...raw.centroidIds);
+    out.residuals.push(...raw.residuals.subarray(0, n * R));
+    out.starts.push(...raw.starts);
   }
   return out;
 }
@@ -59,13 +60,19 @@ describe('buildIndex with a compressed store', () => {
       assert.deepEqual(codesOf(second.index, p), codesOf(first.index, p), `${p} keeps its compressed vectors`);
     }
     assert.ok(!second.index.units.some((u) => u.path === 'docs/page-4.md'), 'a deleted file drops its units');
-    // Units are laid out back to back, in file order.
-    let at = 0;
+    // Unchanged files keep their vectors where they were (nothing copied); the changed and the new
+    // file's go into one new part after the previous store's; page-2's and page-4's old vectors
+    // are dead space (below the compaction threshold here).
+    const firstAt = new Map(first.index.units.map((u) => [`${u.path}:${u.start}`, u.tokenFirst]));
     for (const u of second.index.units) {
-      assert.equal(u.tokenFirst, at);
-      at += u.tokenCount;
+      if (u.path === 'docs/page-2.md' || u.path === 'docs/page-6.md') assert.ok(u.tokenFirst >= first.index.store.count, `${u.path} is in the new part`);
+      else assert.equal(u.tokenFirst, firstAt.get(`${u.path}:${u.start}`), `${u.path} stays in place`);
     }
-    assert.equal(at, second.index.store.count);
+    assert.equal(second.index.store.parts.length, 2);
+    const live = second.index.units.reduce((n, u) => n + u.tokenCount, 0);
+    const dead = first.index.units.filter((u) => u.path === 'docs/page-2.md' || u.path === 'docs/page-4.md').reduce((n, u) => n + u.tokenCount, 0);
+    assert.equal(second.index.store.count, live + dead);
+    assert.equal(second.stats.tokens, live);
     // The new file's vectors decode close to its exact encoding (same centroids, 2-bit residuals).
     const unit = second.index.units.find((u) => u.path === 'docs/page-6.md')!;
     const dec = new Float32Array(unit.tokenCount * encoder.dim);
@@ -90,6 +97,7 @@ describe('buildIndex with a compressed store', () => {
     assert.equal(b.stats.filesEncoded, grown.length);
     assert.equal(b.index.encodedSinceTraining, 0);
     assert.equal(b.index.store.codec.trainedOnTokens, b.index.store.count);
+    assert.equal(b.index.store.parts.length, 1, 'a retrained codec starts a new store');
     // Unchanged input: nothing encoded, codec kept.
     const c = await buildIndex('/virtual', grown, encoder, b.index, { matmul: jsMatMulT });
     assert.equal(c.stats.codecTrained, false);

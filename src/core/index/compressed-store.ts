@@ -1,11 +1,18 @@
-// The workspace index's token vectors, residual-compressed (residual-codec.ts), in flat typed
-// arrays: per vector a uint16 centroid id, one byte of residual length, residualBytes(dim)
-// bytes of 2-bit codes (32 at dim 128), and its file span as int32 start + uint8 length —
-// 40 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by all vectors.
+// The workspace index's token vectors, residual-compressed (residual-codec.ts): per vector a
+// uint16 centroid id, one byte of residual length, residualBytes(dim) bytes of 2-bit codes (32 at
+// dim 128), and its file span as int32 start + uint8 length — 40 bytes a vector at dim 128. The
+// codec (centroids and bucket tables) is shared by all vectors.
+//
+// The vectors are a sequence of parts (one per segment of the v3 index, index-file.ts): a part
+// either holds its arrays in memory (vectors just encoded, not saved yet) or reads residuals and
+// spans from its segment file on demand. Centroid ids and residual lengths (3 B a vector) stay in
+// memory for all parts, concatenated: candidate generation scans the ids. Vectors of a part that
+// no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
 import type { MatMulT } from '../gemm';
 import { nearestCentroids } from './kmeans';
 import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
+import type { Segment } from './segment-file';
 
 /**
  * Longest span a vector records. Word pieces are far shorter; only an [UNK] standing for a very
@@ -13,25 +20,92 @@ import { grow, type TokenStore } from './token-store';
  */
 const MAX_SPAN_LENGTH = 0xff;
 
+/** Vectors held in memory: residual codes and spans, local token numbers. */
+export interface MemoryPart {
+  kind: 'memory';
+  count: number;
+  residuals: Uint8Array;
+  starts: Int32Array;
+  lengths: Uint8Array;
+}
+
+/** Vectors in a segment file. */
+export interface SegmentPart {
+  kind: 'segment';
+  count: number;
+  segment: Segment;
+}
+
+export type StorePart = MemoryPart | SegmentPart;
+
 export class CompressedTokenStore implements TokenStore {
+  readonly count: number;
+  /** First token of each part in the whole store. */
+  private readonly bases: number[];
+
   constructor(
     readonly codec: ResidualCodec,
-    readonly count: number,
+    /** All parts' centroid ids, concatenated (count entries). */
     readonly centroidIds: Uint16Array,
-    /** Residual length codes (see normCode). */
+    /** Residual length codes (see normCode), concatenated like the ids. */
     readonly norms: Uint8Array,
-    readonly residuals: Uint8Array,
-    /** File offset of the vector's token, -1 for marker and context tokens. */
-    readonly starts: Int32Array,
-    readonly lengths: Uint8Array,
-  ) {}
+    readonly parts: readonly StorePart[],
+  ) {
+    this.bases = [];
+    let n = 0;
+    for (const p of parts) {
+      this.bases.push(n);
+      n += p.count;
+    }
+    this.count = n;
+    if (centroidIds.length !== n || norms.length !== n) throw new Error('CompressedTokenStore: ids and norms must cover every part');
+  }
+
+  /** One in-memory part (tests, conversion of a v2 index, a fresh build). */
+  static inMemory(codec: ResidualCodec, n: number, centroidIds: Uint16Array, norms: Uint8Array, residuals: Uint8Array, starts: Int32Array, lengths: Uint8Array): CompressedTokenStore {
+    return new CompressedTokenStore(codec, centroidIds, norms, n > 0 ? [{ kind: 'memory', count: n, residuals, starts, lengths }] : []);
+  }
 
   get dim(): number {
     return this.codec.dim;
   }
 
+  /** First token of part p. */
+  baseOf(p: number): number {
+    return this.bases[p];
+  }
+
+  /** The part holding token j. */
+  partOf(j: number): number {
+    let lo = 0;
+    let hi = this.parts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.bases[mid] <= j) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
   decode(first: number, n: number, out: Float32Array, outOffset = 0): void {
-    decodeVectors(this.codec, this.centroidIds, this.norms, this.residuals, first, n, out, outOffset);
+    const D = this.codec.dim;
+    while (n > 0) {
+      const p = this.partOf(first);
+      const part = this.parts[p];
+      const local = first - this.bases[p];
+      const m = Math.min(n, part.count - local);
+      const ids = this.centroidIds.subarray(first, first + m);
+      const norms = this.norms.subarray(first, first + m);
+      if (part.kind === 'memory') {
+        const R = residualBytes(D);
+        decodeVectors(this.codec, ids, norms, part.residuals.subarray(local * R, (local + m) * R), 0, m, out, outOffset);
+      } else {
+        decodeVectors(this.codec, ids, norms, part.segment.residuals(local, m), 0, m, out, outOffset);
+      }
+      first += m;
+      n -= m;
+      outOffset += m * D;
+    }
   }
 
   /** Copies the length and code bytes of vectors [first, first + n) (what the search kernel reads). */
@@ -46,11 +120,44 @@ export class CompressedTokenStore implements TokenStore {
   }
 
   spanStart(j: number): number {
-    return this.starts[j];
+    const p = this.partOf(j);
+    const part = this.parts[p];
+    const local = j - this.bases[p];
+    return part.kind === 'memory' ? part.starts[local] : part.segment.spanStart(local);
   }
 
   spanEnd(j: number): number {
-    return this.starts[j] < 0 ? -1 : this.starts[j] + this.lengths[j];
+    const p = this.partOf(j);
+    const part = this.parts[p];
+    const local = j - this.bases[p];
+    const start = part.kind === 'memory' ? part.starts[local] : part.segment.spanStart(local);
+    if (start < 0) return -1;
+    return start + (part.kind === 'memory' ? part.lengths[local] : part.segment.spanLength(local));
+  }
+
+  /** Vectors [first, first + n) exactly as stored (for copying them bit for bit). */
+  raw(first: number, n: number): { centroidIds: Uint16Array; norms: Uint8Array; residuals: Uint8Array; starts: Int32Array; lengths: Uint8Array } {
+    const R = residualBytes(this.codec.dim);
+    const out = { centroidIds: this.centroidIds.slice(first, first + n), norms: this.norms.slice(first, first + n), residuals: new Uint8Array(n * R), starts: new Int32Array(n), lengths: new Uint8Array(n) };
+    for (let at = 0; at < n; ) {
+      const j = first + at;
+      const p = this.partOf(j);
+      const part = this.parts[p];
+      const local = j - this.bases[p];
+      const m = Math.min(n - at, part.count - local);
+      if (part.kind === 'memory') {
+        out.residuals.set(part.residuals.subarray(local * R, (local + m) * R), at * R);
+        out.starts.set(part.starts.subarray(local, local + m), at);
+        out.lengths.set(part.lengths.subarray(local, local + m), at);
+      } else {
+        out.residuals.set(part.segment.residuals(local, m).subarray(0, m * R), at * R);
+        const s = part.segment.spans(local, m);
+        out.starts.set(s.starts, at);
+        out.lengths.set(s.lengths, at);
+      }
+      at += m;
+    }
+    return out;
   }
 
   /** Bytes a vector takes in the flat arrays (the codec is shared and counted apart). */
@@ -59,7 +166,12 @@ export class CompressedTokenStore implements TokenStore {
   }
 }
 
-/** Grows by doubling; `freeze` returns a store trimmed to the used length. */
+/**
+ * A store built from a base store (the previous index's) plus new vectors: vectors of the base
+ * that are kept stay where they are (addFrom returns their position unchanged, nothing is
+ * copied), new ones go into one new in-memory part after the base's parts. Without a base, or
+ * for another store, addFrom copies bit for bit. Grows by doubling; `freeze` trims.
+ */
 export class CompressedStoreBuilder {
   private centroidIds: Uint16Array;
   private norms: Uint8Array;
@@ -67,9 +179,13 @@ export class CompressedStoreBuilder {
   private starts: Int32Array;
   private lengths: Uint8Array;
   private readonly rowBytes: number;
-  count = 0;
+  /** Vectors in the new part. */
+  private added = 0;
+  /** Vectors of the base that some unit still uses (the rest is dead space). */
+  baseLive = 0;
 
-  constructor(readonly codec: ResidualCodec, capacity = 4096) {
+  constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore) {
+    if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
     this.rowBytes = residualBytes(codec.dim);
     this.centroidIds = new Uint16Array(capacity);
     this.norms = new Uint8Array(capacity);
@@ -78,10 +194,15 @@ export class CompressedStoreBuilder {
     this.lengths = new Uint8Array(capacity);
   }
 
+  /** Number of the next vector added (the base's vectors come first). */
+  get count(): number {
+    return (this.base?.count ?? 0) + this.added;
+  }
+
   private reserve(n: number): void {
-    if (this.count + n <= this.starts.length) return;
+    if (this.added + n <= this.starts.length) return;
     let cap = Math.max(1, this.starts.length);
-    while (cap < this.count + n) cap *= 2;
+    while (cap < this.added + n) cap *= 2;
     this.centroidIds = grow(this.centroidIds, cap);
     this.norms = grow(this.norms, cap);
     this.residuals = grow(this.residuals, cap * this.rowBytes);
@@ -100,34 +221,51 @@ export class CompressedStoreBuilder {
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
     const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, codec.dim, matmul);
     this.reserve(n);
-    const first = this.count;
+    const first = this.added;
     this.centroidIds.set(ids, first);
     encodeResiduals(codec, rotated, n, ids, this.residuals, this.norms, first);
     for (let k = 0; k < n; k++) {
       this.starts[first + k] = starts[k] < 0 ? -1 : starts[k];
       this.lengths[first + k] = starts[k] < 0 ? 0 : Math.min(MAX_SPAN_LENGTH, Math.max(0, ends[k] - starts[k]));
     }
-    this.count += n;
-    return first;
+    this.added += n;
+    return (this.base?.count ?? 0) + first;
   }
 
-  /** Copies compressed vectors [first, first + n) of a store with the same codec, bit for bit. */
+  /**
+   * Vectors [first, first + n) of a store with the same codec: the base's stay in place (their
+   * number is returned unchanged), any other store's are copied bit for bit.
+   */
   addFrom(src: CompressedTokenStore, first: number, n: number): number {
     if (src.codec !== this.codec) throw new Error('addFrom needs a store with the same codec');
+    if (src === this.base) {
+      this.baseLive += n;
+      return first;
+    }
+    const raw = src.raw(first, n);
     this.reserve(n);
-    const at = this.count;
+    const at = this.added;
     const R = this.rowBytes;
-    this.centroidIds.set(src.centroidIds.subarray(first, first + n), at);
-    this.norms.set(src.norms.subarray(first, first + n), at);
-    this.residuals.set(src.residuals.subarray(first * R, (first + n) * R), at * R);
-    this.starts.set(src.starts.subarray(first, first + n), at);
-    this.lengths.set(src.lengths.subarray(first, first + n), at);
-    this.count += n;
-    return at;
+    this.centroidIds.set(raw.centroidIds, at);
+    this.norms.set(raw.norms, at);
+    this.residuals.set(raw.residuals, at * R);
+    this.starts.set(raw.starts, at);
+    this.lengths.set(raw.lengths, at);
+    this.added += n;
+    return (this.base?.count ?? 0) + at;
   }
 
   freeze(): CompressedTokenStore {
-    const n = this.count;
-    return new CompressedTokenStore(this.codec, n, this.centroidIds.slice(0, n), this.norms.slice(0, n), this.residuals.slice(0, n * this.rowBytes), this.starts.slice(0, n), this.lengths.slice(0, n));
+    const n = this.added;
+    const base = this.base;
+    const tail: StorePart[] = n > 0 ? [{ kind: 'memory', count: n, residuals: this.residuals.slice(0, n * this.rowBytes), starts: this.starts.slice(0, n), lengths: this.lengths.slice(0, n) }] : [];
+    if (!base) return new CompressedTokenStore(this.codec, this.centroidIds.slice(0, n), this.norms.slice(0, n), tail);
+    const ids = new Uint16Array(base.count + n);
+    ids.set(base.centroidIds);
+    ids.set(this.centroidIds.subarray(0, n), base.count);
+    const norms = new Uint8Array(base.count + n);
+    norms.set(base.norms);
+    norms.set(this.norms.subarray(0, n), base.count);
+    return new CompressedTokenStore(this.codec, ids, norms, [...base.parts, ...tail]);
   }
 }

@@ -1,142 +1,334 @@
-// On-disk form of a WorkspaceIndex, in a cache folder outside the workspace.
+// On-disk form of a WorkspaceIndex (format v3), in a cache folder outside the workspace:
 //
-//   <dir>/tokens-<id>.bin  the codec (centroids | rotation | bucket cutoffs | bucket weights, float32), then
-//                          the vectors (starts int32 | centroid ids uint16 | residual lengths
-//                          uint8 | span lengths uint8 | 2-bit residuals), raw little-endian
-//   <dir>/index.json       format, version, model fingerprint, codec parameters, files and units,
-//                          the token file's name, byte length and sha256
+//   <dir>/index.json        the manifest: format, version, model fingerprint, codec parameters,
+//                           the codec file and the segments (name, bytes, crc32 each), and the
+//                           files (path, hash, size, mtime, and where their units are: segment
+//                           number, first unit in it, unit count)
+//   <dir>/codec-<id>.bin    centroids | rotation | bucket cutoffs | bucket weights, float32
+//   <dir>/seg-<id>.bin      immutable segments of vectors and units (segment-file.ts)
 //
-// A save writes a new tokens file first, then index.json through a temporary file and an
-// atomic rename, then removes older tokens files: a crash at any point leaves either the
-// previous index or the new one. A load that finds anything inconsistent (missing file,
+// LSM-like: a save writes only what is new since the index was loaded — after editing one file,
+// one small segment holding that file's units — then commits with the manifest. Units of a
+// segment that no file entry names (the changed file's old units) are dead; a segment with no
+// live unit left is dropped from the manifest, and compaction.ts merges segments when dead space
+// or their number grows.
+//
+// Crash safety: new segment and codec files get fresh names (never overwritten) and are fsynced,
+// then index.json is written to a temporary file, fsynced and renamed over the old one (the
+// commit), then files no manifest names are removed. A crash at any point leaves either the
+// previous index or the new one. A load that finds anything inconsistent (missing file, size,
 // checksum, other format version, other model) returns a reason instead of an index, and the
-// caller rebuilds.
+// caller rebuilds; a v2 index (the previous format) is converted without encoding anything.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
-import { CompressedTokenStore } from './compressed-store';
+import { CompressedTokenStore, type StorePart } from './compressed-store';
 import { residualBytes, type ResidualCodec } from './residual-codec';
+import { Segment, UNIT_FIELDS, writeSegment, type SegmentContent, type SegmentRef } from './segment-file';
+import { StoredUnit } from './stored-unit';
+import { loadIndexV2, type IndexJsonV2 } from './index-file-v2';
 
 export const INDEX_FORMAT = 'evidence-search-index';
 /** Bump when the extractor, the windowing or the layout changes: old caches are rebuilt. */
-export const INDEX_FORMAT_VERSION = 2;
+export const INDEX_FORMAT_VERSION = 3;
+/** The previous layout, still read (and converted). */
+const CONVERTIBLE_VERSION = 2;
 
-interface IndexJson {
+interface ManifestFile {
+  path: string;
+  hash: string;
+  size: number;
+  mtimeMs?: number;
+  invalidUtf8?: boolean;
+  /** Index into `segments`, -1 for a file without units. */
+  segment: number;
+  /** First unit in that segment, and the file's unit count. */
+  unit: number;
+  units: number;
+}
+
+interface Manifest {
   format: string;
   version: number;
   root: string;
   model: string;
   dim: number;
-  tokenCount: number;
-  codec: { k: number; wideDims: number; narrowDims: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number };
+  codec: { k: number; wideDims: number; narrowDims: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number; file: SegmentRef };
   encodedSinceTraining: number;
-  tokensFile: string;
-  tokensBytes: number;
-  tokensSha256: string;
-  files: IndexedFile[];
-  units: IndexedUnit[];
+  segments: SegmentRef[];
+  files: ManifestFile[];
 }
 
-export type LoadResult = { index: WorkspaceIndex } | { reason: string };
+export type LoadResult = { index: WorkspaceIndex; converted?: string } | { reason: string };
 
-export function saveIndex(dir: string, index: WorkspaceIndex): void {
+/** Codec files already on disk, so that a save does not write the same codec again. */
+const savedCodecs = new WeakMap<ResidualCodec, { dir: string; ref: SegmentRef }>();
+
+const newName = (prefix: string): string => `${prefix}-${crypto.randomBytes(8).toString('hex')}.bin`;
+const view = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Saves the index into `dir` and returns it as read back from there (vectors and texts served
+ * from the segment files, not memory): the caller should use the returned index from then on.
+ */
+export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
   fs.mkdirSync(dir, { recursive: true });
+  const absDir = path.resolve(dir);
   const s = index.store;
   const c = s.codec;
-  const parts = [c.centroids, c.rotation, c.cutoffs, c.weights, s.starts, s.centroidIds, s.norms, s.lengths, s.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  const body = Buffer.concat(parts);
-  const sha = crypto.createHash('sha256').update(body).digest('hex');
-  const tokensFile = `tokens-${sha.slice(0, 16)}.bin`;
-  const tokensPath = path.join(dir, tokensFile);
-  writeDurably(tokensPath, body);
-  const meta: IndexJson = {
-    format: INDEX_FORMAT, version: INDEX_FORMAT_VERSION, root: index.root, model: index.modelFingerprint,
-    dim: s.dim, tokenCount: s.count, codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
-    encodedSinceTraining: index.encodedSinceTraining, tokensFile, tokensBytes: body.length, tokensSha256: sha,
-    files: index.files, units: index.units,
-  };
-  const tmp = path.join(dir, `index.json.${process.pid}.tmp`);
-  writeDurably(tmp, Buffer.from(JSON.stringify(meta)));
-  fs.renameSync(tmp, path.join(dir, 'index.json'));
-  // Older tokens files and temporaries left by crashed saves are no longer referenced.
-  for (const f of fs.readdirSync(dir)) {
-    if ((f !== tokensFile && /^tokens-[0-9a-f]+\.bin$/.test(f)) || /^index\.json\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  const R = residualBytes(s.dim);
+
+  let codecRef = savedCodecs.get(c)?.dir === absDir ? savedCodecs.get(c)!.ref : undefined;
+  if (codecRef && !fs.existsSync(path.join(absDir, codecRef.name))) codecRef = undefined;
+  if (!codecRef) {
+    const name = newName('codec');
+    const body = Buffer.concat([c.centroids, c.rotation, c.cutoffs, c.weights].map(view));
+    writeDurably(path.join(absDir, name), body);
+    codecRef = { name, bytes: body.length, crc32: zlib.crc32(body) >>> 0 };
+    savedCodecs.set(c, { dir: absDir, ref: codecRef });
   }
+
+  // Units by part, in token order (a file's units are consecutive there).
+  const byPart: IndexedUnit[][] = s.parts.map(() => []);
+  for (const u of index.units) if (u.tokenCount > 0) byPart[s.partOf(u.tokenFirst)].push(u);
+  const segments: SegmentRef[] = [];
+  const opened: Segment[] = [];
+  /** Where each unit is on disk: segment number in the manifest, unit number in it. */
+  const where = new Map<IndexedUnit, { segment: number; local: number }>();
+  // Units without vectors (none are made today, but the format allows them) go with the first new segment.
+  const empty = index.units.filter((u) => u.tokenCount === 0);
+  s.parts.forEach((part, p) => {
+    const units = byPart[p];
+    if (units.length === 0 && !(empty.length > 0 && part.kind === 'memory')) return; // all dead: dropped
+    units.sort((a, b) => a.tokenFirst - b.tokenFirst);
+    // A kept segment is named again as it is (unless its file went away meanwhile: then rewritten).
+    if (part.kind === 'segment' && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
+      const k = segments.push(part.segment.ref) - 1;
+      opened.push(part.segment);
+      for (const u of units) where.set(u, { segment: k, local: (u as StoredUnit).local });
+      return;
+    }
+    const base = s.baseOf(p);
+    const content = segmentContent(s, base, part, units, R);
+    if (empty.length > 0 && part.kind === 'memory') {
+      for (const u of empty) content.units.push({ unit: u, tokenFirst: 0, tokenCount: 0 });
+      empty.length = 0;
+    }
+    const name = newName('seg');
+    const ref = writeSegment(path.join(absDir, name), content);
+    const k = segments.push(ref) - 1;
+    content.units.forEach((x, local) => where.set(x.unit as IndexedUnit, { segment: k, local }));
+  });
+  if (empty.length > 0) {
+    // Only units without vectors and no new part: a segment of their own.
+    const content: SegmentContent = { residualBytes: R, tokens: 0, centroidIds: new Uint16Array(0), norms: new Uint8Array(0), residuals: new Uint8Array(0), starts: new Int32Array(0), lengths: new Uint8Array(0), units: empty.map((u) => ({ unit: u, tokenFirst: 0, tokenCount: 0 })) };
+    const ref = writeSegment(path.join(absDir, newName('seg')), content);
+    const k = segments.push(ref) - 1;
+    empty.forEach((u, local) => where.set(u, { segment: k, local }));
+  }
+
+  const files: ManifestFile[] = index.files.map((f) => {
+    const { path: p, hash, size, mtimeMs, invalidUtf8 } = f;
+    if (f.unitCount === 0) return { path: p, hash, size, mtimeMs, invalidUtf8, segment: -1, unit: 0, units: 0 };
+    const first = where.get(index.units[f.unitFirst])!;
+    for (let k = 0; k < f.unitCount; k++) {
+      const w = where.get(index.units[f.unitFirst + k]);
+      if (!w || w.segment !== first.segment || w.local !== first.local + k) throw new Error(`the units of ${p} are not stored together`);
+    }
+    return { path: p, hash, size, mtimeMs, invalidUtf8, segment: first.segment, unit: first.local, units: f.unitCount };
+  });
+  const manifest: Manifest = {
+    format: INDEX_FORMAT, version: INDEX_FORMAT_VERSION, root: index.root, model: index.modelFingerprint, dim: s.dim,
+    codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens, file: codecRef },
+    encodedSinceTraining: index.encodedSinceTraining, segments, files,
+  };
+  const tmp = path.join(absDir, `index.json.${process.pid}.tmp`);
+  writeDurably(tmp, Buffer.from(JSON.stringify(manifest)));
+  fs.renameSync(tmp, path.join(absDir, 'index.json'));
+  syncDir(absDir);
+  // Files no manifest names any more: older segments and codecs, a v2 index's token files, and
+  // temporaries left by crashed saves. Removal may fail where a file is still open (Windows): the
+  // next save tries again.
+  const keep = new Set([codecRef.name, ...segments.map((r) => r.name)]);
+  for (const f of fs.readdirSync(absDir)) {
+    if ((/^(seg|codec)-[0-9a-f]+\.bin$/.test(f) && !keep.has(f)) || /^tokens-[0-9a-f]+\.bin$/.test(f) || /^index\.json\.\d+\.tmp$/.test(f)) {
+      try {
+        fs.rmSync(path.join(absDir, f), { force: true });
+      } catch {
+        // still in use
+      }
+    }
+  }
+  // The saved index, read back: new segments are opened (and verified) once, kept ones reused.
+  const reopened = new Map(opened.map((g) => [g.ref.name, g]));
+  const loaded = fromManifest(absDir, manifest, c, reopened);
+  if ('reason' in loaded) throw new Error(`the index just saved does not read back: ${loaded.reason}`);
+  return loaded.index;
+}
+
+/** A new segment's content: the part's vectors that units use (all of them, in place, when the units cover the part). */
+function segmentContent(s: CompressedTokenStore, base: number, part: StorePart, units: IndexedUnit[], R: number): SegmentContent {
+  let covers = part.kind === 'memory';
+  for (let k = 0, at = base; covers && k < units.length; at += units[k++].tokenCount) covers = units[k].tokenFirst === at;
+  if (covers && units.reduce((n, u) => n + u.tokenCount, 0) === part.count && part.kind === 'memory') {
+    return {
+      residualBytes: R, tokens: part.count, centroidIds: s.centroidIds.subarray(base, base + part.count), norms: s.norms.subarray(base, base + part.count),
+      residuals: part.residuals, starts: part.starts, lengths: part.lengths,
+      units: units.map((u) => ({ unit: u, tokenFirst: u.tokenFirst - base, tokenCount: u.tokenCount })),
+    };
+  }
+  // Gather the live vectors (a part with dead space, or a segment of another folder).
+  const n = units.reduce((a, u) => a + u.tokenCount, 0);
+  const out: SegmentContent = { residualBytes: R, tokens: n, centroidIds: new Uint16Array(n), norms: new Uint8Array(n), residuals: new Uint8Array(n * R), starts: new Int32Array(n), lengths: new Uint8Array(n), units: [] };
+  let at = 0;
+  for (const u of units) {
+    const raw = s.raw(u.tokenFirst, u.tokenCount);
+    out.centroidIds.set(raw.centroidIds, at);
+    out.norms.set(raw.norms, at);
+    out.residuals.set(raw.residuals, at * R);
+    out.starts.set(raw.starts, at);
+    out.lengths.set(raw.lengths, at);
+    out.units.push({ unit: u, tokenFirst: at, tokenCount: u.tokenCount });
+    at += u.tokenCount;
+  }
+  return out;
 }
 
 function writeDurably(file: string, data: Buffer): void {
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, data);
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** The rename is durable only once the folder is synced (not possible everywhere: best effort). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows cannot open a folder this way
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+const isRef = (r: unknown): r is SegmentRef => {
+  const x = r as SegmentRef;
+  return typeof x === 'object' && x !== null && typeof x.name === 'string' && /^(seg|codec)-[0-9a-f]+\.bin$/.test(x.name)
+    && Number.isInteger(x.bytes) && x.bytes >= 0 && Number.isInteger(x.crc32) && x.crc32 >= 0;
+};
+
 export function loadIndex(dir: string, expect: { root: string; model: string; dim: number }): LoadResult {
   const metaPath = path.join(dir, 'index.json');
   if (!fs.existsSync(metaPath)) return { reason: 'no index yet' };
-  let meta: IndexJson;
+  let meta: Manifest;
   try {
     meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
   } catch (e) {
     return { reason: `index file is corrupt (${(e as Error).message}); rebuilding` };
   }
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { reason: 'index file is not an index object; rebuilding' };
-  if (meta.format !== INDEX_FORMAT || meta.version !== INDEX_FORMAT_VERSION) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
+  const convertible = meta.format === INDEX_FORMAT && meta.version === CONVERTIBLE_VERSION;
+  if (meta.format !== INDEX_FORMAT || (meta.version !== INDEX_FORMAT_VERSION && !convertible)) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
   if (meta.model !== expect.model || meta.dim !== expect.dim) return { reason: 'index was built with another model; rebuilding' };
   if (meta.root !== expect.root) return { reason: 'index belongs to another folder; rebuilding' };
-  if (typeof meta.tokensFile !== 'string' || !/^tokens-[0-9a-f]+\.bin$/.test(meta.tokensFile) || !Array.isArray(meta.files) || !Array.isArray(meta.units)
-    || !Number.isInteger(meta.tokenCount) || typeof meta.tokensSha256 !== 'string' || typeof meta.codec !== 'object' || meta.codec === null
-    || !Number.isInteger(meta.codec.k) || meta.codec.k < 0 || meta.codec.k > 65536 || !Number.isInteger(meta.codec.trainedOnTokens)
-    || !Number.isInteger(meta.encodedSinceTraining) || !(meta.codec.normMin > 0) || !(meta.codec.normMax >= meta.codec.normMin)
-    || !Number.isInteger(meta.codec.wideDims) || !Number.isInteger(meta.codec.narrowDims) || meta.codec.wideDims < 0 || meta.codec.narrowDims < 0
-    || meta.codec.wideDims % 2 !== 0 || meta.codec.wideDims + meta.codec.narrowDims > meta.dim || meta.codec.wideDims / 2 + Math.ceil(meta.codec.narrowDims / 4) > residualBytes(meta.dim)) {
+  if (convertible) {
+    const r = loadIndexV2(dir, meta as unknown as IndexJsonV2);
+    return 'index' in r ? { index: r.index, converted: `index format v${CONVERTIBLE_VERSION} read; saving it as v${INDEX_FORMAT_VERSION} (nothing re-encoded)` } : r;
+  }
+  const cm = meta.codec;
+  if (!Array.isArray(meta.files) || !Array.isArray(meta.segments) || !meta.segments.every(isRef)
+    || typeof cm !== 'object' || cm === null || !isRef(cm.file)
+    || !Number.isInteger(cm.k) || cm.k < 0 || cm.k > 65536 || !Number.isInteger(cm.trainedOnTokens)
+    || !Number.isInteger(meta.encodedSinceTraining) || !(cm.normMin > 0) || !(cm.normMax >= cm.normMin)
+    || !Number.isInteger(cm.wideDims) || !Number.isInteger(cm.narrowDims) || cm.wideDims < 0 || cm.narrowDims < 0
+    || cm.wideDims % 2 !== 0 || cm.wideDims + cm.narrowDims > meta.dim || cm.wideDims / 2 + Math.ceil(cm.narrowDims / 4) > residualBytes(meta.dim)) {
     return { reason: 'index file is incomplete; rebuilding' };
   }
-  const tokensPath = path.join(dir, meta.tokensFile);
+  const D = meta.dim;
+  const K = cm.k;
   let body: Buffer;
   try {
-    body = fs.readFileSync(tokensPath);
+    body = fs.readFileSync(path.join(dir, cm.file.name));
   } catch {
-    return { reason: `index token file ${meta.tokensFile} is missing; rebuilding` };
+    return { reason: `index codec file ${cm.file.name} is missing; rebuilding` };
   }
-  if (body.length !== meta.tokensBytes || crypto.createHash('sha256').update(body).digest('hex') !== meta.tokensSha256) {
-    return { reason: 'index token file fails its checksum; rebuilding' };
+  if (body.length !== cm.file.bytes || (zlib.crc32(body) >>> 0) !== cm.file.crc32 || body.length !== 4 * (K * D + D * D + 31 * D)) {
+    return { reason: 'index codec file fails its checksum; rebuilding' };
   }
-  const n = meta.tokenCount;
-  const D = meta.dim;
-  const K = meta.codec.k;
-  const R = residualBytes(D);
-  if (body.length !== 4 * (K * D + D * D + 31 * D) + n * (4 + 2 + 1 + 1 + R)) return { reason: 'index token file has the wrong size; rebuilding' };
-  // Copy into fresh, aligned buffers (a Buffer's byteOffset need not be 4-aligned).
   let off = 0;
-  const take = <T>(C: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, count: number): T => {
-    const bytes = count * C.BYTES_PER_ELEMENT;
-    const out = new C(new Uint8Array(body.subarray(off, off + bytes)).buffer);
-    off += bytes;
+  const floats = (count: number): Float32Array => {
+    const out = new Float32Array(new Uint8Array(body.subarray(off, off + 4 * count)).buffer); // aligned copy
+    off += 4 * count;
     return out;
   };
-  const centroids = take(Float32Array, K * D);
-  const rotation = take(Float32Array, D * D);
-  const cutoffs = take(Float32Array, 15 * D);
-  const weights = take(Float32Array, 16 * D);
-  const starts = take(Int32Array, n);
-  const centroidIds = take(Uint16Array, n);
-  const norms = take(Uint8Array, n);
-  const lengths = take(Uint8Array, n);
-  const residuals = take(Uint8Array, n * R);
-  for (let j = 0; j < n; j++) if (centroidIds[j] >= K) return { reason: 'index token file names a centroid it does not have; rebuilding' };
   const codec: ResidualCodec = {
-    dim: D, k: K, centroids, rotation, wideDims: meta.codec.wideDims, narrowDims: meta.codec.narrowDims, cutoffs, weights, normMin: meta.codec.normMin, normMax: meta.codec.normMax,
-    normalize: meta.codec.normalize === true, trainedOnTokens: meta.codec.trainedOnTokens,
+    dim: D, k: K, centroids: floats(K * D), rotation: floats(D * D), wideDims: cm.wideDims, narrowDims: cm.narrowDims, cutoffs: floats(15 * D), weights: floats(16 * D),
+    normMin: cm.normMin, normMax: cm.normMax, normalize: cm.normalize === true, trainedOnTokens: cm.trainedOnTokens,
   };
+  savedCodecs.set(codec, { dir: path.resolve(dir), ref: cm.file });
+  const r = fromManifest(path.resolve(dir), meta, codec, new Map());
+  return 'reason' in r ? { reason: `${r.reason}; rebuilding` } : r;
+}
+
+/** The index a manifest describes; segments in `opened` are taken as they are, the others opened and verified. */
+function fromManifest(dir: string, meta: Manifest, codec: ResidualCodec, opened: Map<string, Segment>): { index: WorkspaceIndex } | { reason: string } {
+  const R = residualBytes(meta.dim);
+  const segs: Segment[] = [];
+  for (const ref of meta.segments) {
+    const known = opened.get(ref.name);
+    const g = known && known.ref.bytes === ref.bytes && known.ref.crc32 === ref.crc32 ? known : Segment.open(dir, ref, R);
+    if (!(g instanceof Segment)) return g;
+    if (g.maxCentroidId >= codec.k) return { reason: `index segment ${ref.name} names a centroid the codec does not have` };
+    segs.push(g);
+  }
+  const bases: number[] = [];
+  let total = 0;
+  for (const g of segs) {
+    bases.push(total);
+    total += g.tokens;
+  }
+  const centroidIds = new Uint16Array(total);
+  const norms = new Uint8Array(total);
+  segs.forEach((g, k) => {
+    centroidIds.set(g.centroidIds, bases[k]);
+    norms.set(g.norms, bases[k]);
+  });
+  const files: IndexedFile[] = [];
+  const units: IndexedUnit[] = [];
+  const used = segs.map(() => new Uint8Array(0));
+  for (const f of meta.files) {
+    if (typeof f !== 'object' || f === null || typeof f.path !== 'string' || typeof f.hash !== 'string' || !Number.isInteger(f.size)
+      || !Number.isInteger(f.segment) || !Number.isInteger(f.unit) || !Number.isInteger(f.units) || f.units < 0 || f.unit < 0
+      || (f.units > 0 && (f.segment < 0 || f.segment >= segs.length || f.unit + f.units > segs[f.segment].units))) {
+      return { reason: 'index file lists a file it does not store' };
+    }
+    const file: IndexedFile = { path: f.path, hash: f.hash, size: f.size, unitFirst: units.length, unitCount: f.units };
+    if (f.mtimeMs !== undefined) file.mtimeMs = f.mtimeMs;
+    if (f.invalidUtf8) file.invalidUtf8 = true;
+    if (f.units > 0) {
+      const g = segs[f.segment];
+      if (used[f.segment].length === 0) used[f.segment] = new Uint8Array(g.units);
+      for (let k = f.unit; k < f.unit + f.units; k++) {
+        if (used[f.segment][k]) return { reason: 'index file lists a unit twice' };
+        used[f.segment][k] = 1;
+        units.push(new StoredUnit(f.path, bases[f.segment] + g.unitTable[k * UNIT_FIELDS + 2], g, k));
+      }
+    }
+    files.push(file);
+  }
+  const parts: StorePart[] = segs.map((segment) => ({ kind: 'segment', count: segment.tokens, segment }));
   return {
     index: {
-      root: meta.root, modelFingerprint: meta.model, files: meta.files, units: meta.units, encodedSinceTraining: meta.encodedSinceTraining,
-      store: new CompressedTokenStore(codec, n, centroidIds, norms, residuals, starts, lengths),
+      root: meta.root, modelFingerprint: meta.model, files, units, encodedSinceTraining: meta.encodedSinceTraining,
+      store: new CompressedTokenStore(codec, centroidIds, norms, parts),
     },
   };
 }

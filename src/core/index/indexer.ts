@@ -21,6 +21,8 @@ import type { Passage } from '../types';
 import { OrtGemm, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
 import { CompressedStoreBuilder } from './compressed-store';
+import { compact, compactionStart } from './compaction';
+import { relocateUnit } from './stored-unit';
 import { centroidCountFor, emptyCodec, trainCodec, type ResidualCodec } from './residual-codec';
 import { TokenEstimate } from './token-estimate';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
@@ -393,8 +395,10 @@ export async function buildIndex(
       stats.codecTrained = true;
     }
 
-    // 3. In file order: copy reused files' compressed vectors, encode and compress the others.
-    const store = new CompressedStoreBuilder(codec);
+    // 3. In file order: keep reused files' compressed vectors where they are in the previous
+    // store (the new store is the previous one's parts plus one new part), encode and compress
+    // the others into the new part.
+    const store = new CompressedStoreBuilder(codec, 4096, reusing?.store);
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
     // Files whose passages wait for a batch, in file order.
@@ -470,7 +474,7 @@ export async function buildIndex(
         for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
           const old = reusing!.units[u];
           const at = store.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
-          units.push({ ...old, tokenFirst: at });
+          units.push(relocateUnit(old, at));
         }
         indexedFiles.push({ ...prev, ...now, unitFirst: first });
       }));
@@ -507,15 +511,20 @@ export async function buildIndex(
     if (pending.length > 0) await flush();
     await settle(0);
     await gate(); // a cancel during the last batches still counts: the caller keeps its old index
-    const frozen = store.freeze();
-    if (stats.codecTrained) codec.trainedOnTokens = frozen.count;
+    let frozen = store.freeze();
+    let liveUnits: IndexedUnit[] = units;
+    // The previous vectors of changed and deleted files are dead space in the kept parts.
+    const from = compactionStart(frozen, liveUnits);
+    if (from >= 0) ({ store: frozen, units: liveUnits } = compact(frozen, liveUnits, from));
+    const liveTokens = liveUnits.reduce((n, u) => n + u.tokenCount, 0);
+    if (stats.codecTrained) codec.trainedOnTokens = liveTokens;
     else encodedSinceTraining += stats.tokensEncoded;
-    stats.units = units.length;
-    stats.tokens = frozen.count;
+    stats.units = liveUnits.length;
+    stats.tokens = liveTokens;
     stats.centroids = codec.k;
     stats.seconds = (Date.now() - t0) / 1000;
     progress(true);
-    return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units, store: frozen, encodedSinceTraining }, stats };
+    return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units: liveUnits, store: frozen, encodedSinceTraining }, stats };
   } finally {
     await ownGemm?.dispose();
   }

@@ -1,5 +1,6 @@
-// The in-memory index of one workspace folder: searchable units (passages, or windows of
-// passages too long for the encoder) and their token vectors in one compressed store.
+// The index of one workspace folder: searchable units (passages, or windows of passages too long
+// for the encoder) and their token vectors in one compressed store. Loaded from disk, the units
+// are StoredUnits (texts read on demand) and the store reads residuals from its segment files.
 import type { Passage } from '../types';
 import { CompressedTokenStore } from './compressed-store';
 import { emptyCodec } from './residual-codec';
@@ -37,6 +38,6 @@ export interface WorkspaceIndex {
 export function emptyIndex(root: string, modelFingerprint: string, dim: number): WorkspaceIndex {
   return {
     root, modelFingerprint, files: [], units: [], encodedSinceTraining: 0,
-    store: new CompressedTokenStore(emptyCodec(dim), 0, new Uint16Array(0), new Uint8Array(0), new Uint8Array(0), new Int32Array(0), new Uint8Array(0)),
+    store: new CompressedTokenStore(emptyCodec(dim), new Uint16Array(0), new Uint8Array(0), []),
   };
 }

@@ -138,27 +138,38 @@ export class Bm25Index {
   readonly k1 = BM25_K1;
   readonly b = BM25_B;
   private readonly vocab = new Map<string, number>();
-  private readonly postingDocs: Int32Array[] = [];
-  private readonly postingTfs: Int32Array[] = [];
+  /**
+   * Postings of all terms in flat typed arrays (compressed sparse rows): term t's passages, in
+   * ascending order, are postingDocs[termStart[t] .. termStart[t + 1]), with their term counts in
+   * postingTfs. No per-passage or per-term objects are kept (at 100k passages, arrays of numbers
+   * per term held several times the memory during the build).
+   */
+  private readonly termStart: Int32Array;
+  private readonly postingDocs: Int32Array;
+  private readonly postingTfs: Int32Array;
   private readonly docLen: Float64Array;
   private readonly avgdl: number;
   private readonly n: number;
 
+  /** Reads each passage's text once, in order: only one passage's text is needed at a time. */
   constructor(passages: readonly Passage[]) {
     this.n = passages.length;
     this.docLen = new Float64Array(this.n);
-    const docsTmp: number[][] = [];
-    const tfsTmp: number[][] = [];
+    // Pass 1, passage by passage: its distinct term ids and their counts, appended to flat arrays.
+    let docTerms = new Int32Array(1024);
+    let docTfs = new Int32Array(1024);
+    let used = 0;
+    const docStart = new Int32Array(this.n + 1);
+    let df = new Int32Array(1024);
+    let terms = 0;
     let total = 0;
-    // surface word → term ids, so each distinct word is split and stemmed once
+    // surface word → term ids, so each distinct word is split and stemmed once (build time only)
     const wordIds = new Map<string, number[]>();
     const termId = (t: string): number => {
       let id = this.vocab.get(t);
       if (id === undefined) {
-        id = docsTmp.length;
+        id = terms++;
         this.vocab.set(t, id);
-        docsTmp.push([]);
-        tfsTmp.push([]);
       }
       return id;
     };
@@ -171,10 +182,9 @@ export class Bm25Index {
         if (ids === undefined) {
           ids = wordTerms(m[0]).map(termId);
           wordIds.set(m[0], ids);
-          if (docsTmp.length > tf.length) {
-            const grown = new Int32Array(Math.max(docsTmp.length, tf.length * 2));
-            grown.set(tf);
-            tf = grown;
+          if (terms > tf.length) {
+            tf = growInt32(tf, Math.max(terms, tf.length * 2));
+            df = growInt32(df, tf.length);
           }
         }
         for (const id of ids) {
@@ -184,16 +194,32 @@ export class Bm25Index {
       }
       this.docLen[d] = len;
       total += len;
+      if (used + seen.length > docTerms.length) {
+        const cap = Math.max(used + seen.length, docTerms.length * 2);
+        docTerms = growInt32(docTerms, cap);
+        docTfs = growInt32(docTfs, cap);
+      }
       for (const id of seen) {
-        docsTmp[id].push(d);
-        tfsTmp[id].push(tf[id]);
+        docTerms[used] = id;
+        docTfs[used++] = tf[id];
+        df[id]++;
         tf[id] = 0;
       }
+      docStart[d + 1] = used;
       seen.length = 0;
     }
-    for (let i = 0; i < docsTmp.length; i++) {
-      this.postingDocs.push(Int32Array.from(docsTmp[i]));
-      this.postingTfs.push(Int32Array.from(tfsTmp[i]));
+    // Pass 2: invert into per-term rows; passages go in ascending order, as they were met.
+    this.termStart = new Int32Array(terms + 1);
+    for (let t = 0; t < terms; t++) this.termStart[t + 1] = this.termStart[t] + df[t];
+    this.postingDocs = new Int32Array(used);
+    this.postingTfs = new Int32Array(used);
+    const fill = this.termStart.slice(0, terms);
+    for (let d = 0; d < this.n; d++) {
+      for (let k = docStart[d]; k < docStart[d + 1]; k++) {
+        const at = fill[docTerms[k]]++;
+        this.postingDocs[at] = d;
+        this.postingTfs[at] = docTfs[k];
+      }
     }
     this.avgdl = this.n > 0 ? total / this.n : 0;
   }
@@ -205,7 +231,7 @@ export class Bm25Index {
   /** Number of passages containing the term (an already stemmed index term). */
   docFreq(term: string): number {
     const id = this.vocab.get(term);
-    return id === undefined ? 0 : this.postingDocs[id].length;
+    return id === undefined ? 0 : this.termStart[id + 1] - this.termStart[id];
   }
 
   idf(term: string): number {
@@ -225,10 +251,12 @@ export class Bm25Index {
     for (const t of terms) {
       const id = this.vocab.get(t);
       if (id === undefined) continue;
-      const docs = this.postingDocs[id];
-      const tfs = this.postingTfs[id];
-      const idf = Math.log(1 + (this.n - docs.length + 0.5) / (docs.length + 0.5));
-      for (let i = 0; i < docs.length; i++) {
+      const from = this.termStart[id];
+      const to = this.termStart[id + 1];
+      const docs = this.postingDocs;
+      const tfs = this.postingTfs;
+      const idf = Math.log(1 + (this.n - (to - from) + 0.5) / (to - from + 0.5));
+      for (let i = from; i < to; i++) {
         const d = docs[i];
         const tf = tfs[i];
         if (scores[d] === 0) touched.push(d);
@@ -237,6 +265,12 @@ export class Bm25Index {
     }
     return topByScore(touched, scores, topK);
   }
+}
+
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 /** "a ranks before b": higher score, then lower index. */

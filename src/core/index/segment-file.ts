@@ -1,0 +1,356 @@
+// One immutable segment of a v3 index (index-file.ts): the token vectors and the units (passage
+// windows) of some files, written once and never changed. Layout, little-endian, sections in
+// this order and the head at the end (so that the sections can be streamed out without knowing
+// their sizes first):
+//
+//   centroid ids   uint16 × tokens       kept in memory (candidate generation scans them)
+//   norms          uint8 × tokens        kept in memory (1 B; decoding needs it with the ids)
+//   residuals      R × tokens            read on demand: one positional read per unit scored
+//   span starts    int32 × tokens        read on demand (evidence of shown results)
+//   span lengths   uint8 × tokens        read on demand
+//   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand
+//   unit table     int32 × UNIT_FIELDS × units, kept in memory
+//   head           JSON: counts, string table (kinds, languages, contexts), section offsets
+//   head length    uint32
+//   magic          8 bytes
+//
+// The whole file's size and crc32 are in the manifest (index.json). Opening a segment checks
+// both by streaming the file once through zlib's crc32 (~0.5 GB/s measured here on a loaded
+// machine, from the page cache; sha256, which v2 used, is slower and v2 also parsed all texts),
+// so a torn or corrupt segment is found at load, when the index can still be rebuilt, not in the
+// middle of a search. A process verifies a segment file once: reopening the same index (a
+// refresh, a re-open with the model loaded) reuses the verified segment while the file's inode,
+// size and times are unchanged — segments are never rewritten in place.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Passage, PassageKind, TextSegment } from '../types';
+
+const MAGIC = Buffer.from('ESSEG003', 'latin1');
+/** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes. */
+export const UNIT_FIELDS = 9;
+const VERIFY_CHUNK = 1 << 20;
+
+interface SegmentHead {
+  tokens: number;
+  units: number;
+  residualBytes: number;
+  strings: string[];
+  /** Byte offset of each section in the file. */
+  ids: number;
+  norms: number;
+  residuals: number;
+  starts: number;
+  lengths: number;
+  texts: number;
+  unitTable: number;
+}
+
+/** What a new segment holds: vectors in flat arrays (local token numbers) and its units. */
+export interface SegmentContent {
+  residualBytes: number;
+  tokens: number;
+  centroidIds: Uint16Array;
+  norms: Uint8Array;
+  residuals: Uint8Array;
+  starts: Int32Array;
+  lengths: Uint8Array;
+  /** In the order written; tokenFirst is local to the segment. */
+  units: Array<{ unit: Passage; tokenFirst: number; tokenCount: number }>;
+}
+
+export interface SegmentRef {
+  name: string;
+  bytes: number;
+  crc32: number;
+}
+
+const view = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** Writes and fsyncs a segment file; returns its size and checksum. */
+export function writeSegment(file: string, c: SegmentContent): SegmentRef {
+  const n = c.tokens;
+  const fd = fs.openSync(file, 'w');
+  let at = 0;
+  let crc = 0;
+  const write = (b: Buffer): void => {
+    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+    crc = zlib.crc32(b, crc);
+    at += b.length;
+  };
+  try {
+    const strings: string[] = [];
+    const stringIds = new Map<string, number>();
+    const sid = (s: string): number => {
+      let id = stringIds.get(s);
+      if (id === undefined) {
+        id = strings.length;
+        strings.push(s);
+        stringIds.set(s, id);
+      }
+      return id;
+    };
+    const R = c.residualBytes;
+    const head: SegmentHead = { tokens: n, units: c.units.length, residualBytes: R, strings, ids: 0, norms: 0, residuals: 0, starts: 0, lengths: 0, texts: 0, unitTable: 0 };
+    head.ids = at;
+    write(view(c.centroidIds.subarray(0, n)));
+    head.norms = at;
+    write(view(c.norms.subarray(0, n)));
+    head.residuals = at;
+    write(view(c.residuals.subarray(0, n * R)));
+    head.starts = at;
+    write(view(c.starts.subarray(0, n)));
+    head.lengths = at;
+    write(view(c.lengths.subarray(0, n)));
+    head.texts = at;
+    const table = new Int32Array(c.units.length * UNIT_FIELDS);
+    // Texts go out in ~1 MB writes: a first build's texts are never all copied at once.
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    c.units.forEach(({ unit, tokenFirst, tokenCount }, u) => {
+      const text = Buffer.from(JSON.stringify(unit.segments.map((s) => [s.offset, s.text])));
+      const o = u * UNIT_FIELDS;
+      table[o] = unit.start;
+      table[o + 1] = unit.end;
+      table[o + 2] = tokenFirst;
+      table[o + 3] = tokenCount;
+      table[o + 4] = sid(unit.kind);
+      table[o + 5] = sid(unit.language);
+      table[o + 6] = sid(unit.context);
+      table[o + 7] = at + chunkBytes - head.texts;
+      table[o + 8] = text.length;
+      chunk.push(text);
+      chunkBytes += text.length;
+      if (chunkBytes >= VERIFY_CHUNK) {
+        write(Buffer.concat(chunk));
+        chunk = [];
+        chunkBytes = 0;
+      }
+    });
+    if (chunkBytes > 0) write(Buffer.concat(chunk));
+    head.unitTable = at;
+    write(view(table));
+    const headBytes = Buffer.from(JSON.stringify(head));
+    const tail = Buffer.alloc(4 + MAGIC.length);
+    tail.writeUInt32LE(headBytes.length, 0);
+    MAGIC.copy(tail, 4);
+    write(headBytes);
+    write(tail);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { name: path.basename(file), bytes: at, crc32: crc >>> 0 };
+}
+
+/** Closes a segment's descriptor once no index refers to it any more. */
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/**
+ * Segments verified by this process, by path, size and checksum: a reopen of the same index (a
+ * refresh, the extension's next open) reuses them instead of reading every segment again.
+ */
+const opened = new Map<string, WeakRef<Segment>>();
+
+/** Bytes of unit texts read at a time (see Segment.text). */
+const TEXT_WINDOW = 256 * 1024;
+
+/** Spans cached per segment for spanStart/spanEnd (evidence reads a unit's spans token by token). */
+const SPAN_WINDOW = 512;
+
+/** An opened, verified segment: the in-memory sections, and positional reads for the rest. */
+export class Segment {
+  private spanFirst = -1;
+  private spanStarts = new Int32Array(SPAN_WINDOW);
+  private spanLengths = new Uint8Array(SPAN_WINDOW);
+  private scratch = new Uint8Array(0);
+  private textWindow = Buffer.alloc(0);
+  private textAt = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly ref: SegmentRef,
+    private readonly fd: number,
+    private readonly head: SegmentHead,
+    readonly centroidIds: Uint16Array,
+    readonly norms: Uint8Array,
+    /** UNIT_FIELDS int32 per unit (see UNIT_FIELDS). */
+    readonly unitTable: Int32Array,
+    /** The file when it was verified. */
+    readonly stat: fs.Stats,
+    /** Largest centroid id of its vectors (-1 without any): checked against the codec's size. */
+    readonly maxCentroidId: number,
+  ) {}
+
+  get tokens(): number {
+    return this.head.tokens;
+  }
+
+  get units(): number {
+    return this.head.units;
+  }
+
+  string(id: number): string {
+    return this.head.strings[id];
+  }
+
+  /**
+   * Opens and verifies a segment (size, crc32, structure); a reason instead when anything is off.
+   * `residualBytes` is the codec's: a segment written for another dimension is refused.
+   */
+  static open(dir: string, ref: SegmentRef, residualBytes: number): Segment | { reason: string } {
+    const file = path.join(dir, ref.name);
+    const key = `${path.resolve(file)}:${ref.bytes}:${ref.crc32}:${residualBytes}`;
+    const cached = opened.get(key)?.deref();
+    if (cached) {
+      // Segments are never rewritten in place (a save writes new names), so the same file —
+      // same inode, size and mtime as when it was verified — needs no second pass.
+      try {
+        const st = fs.statSync(file);
+        if (st.ino === cached.stat.ino && st.size === cached.stat.size && st.mtimeMs === cached.stat.mtimeMs && st.ctimeMs === cached.stat.ctimeMs) return cached;
+      } catch {
+        return { reason: `index segment ${ref.name} is missing` };
+      }
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return { reason: `index segment ${ref.name} is missing` };
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      const size = stat.size;
+      if (size !== ref.bytes) throw new Error(`index segment ${ref.name} has ${size} bytes, not ${ref.bytes}`);
+      const buf = Buffer.allocUnsafe(Math.min(VERIFY_CHUNK, size));
+      let crc = 0;
+      for (let off = 0; off < size; ) {
+        const got = fs.readSync(fd, buf, 0, Math.min(buf.length, size - off), off);
+        if (got <= 0) throw new Error(`index segment ${ref.name} could not be read`);
+        crc = zlib.crc32(buf.subarray(0, got), crc);
+        off += got;
+      }
+      if (crc >>> 0 !== ref.crc32) throw new Error(`index segment ${ref.name} fails its checksum`);
+      const readAt = (pos: number, len: number): Uint8Array => {
+        const out = new Uint8Array(len); // own ArrayBuffer: aligned for any typed view
+        for (let off = 0; off < len; ) {
+          const got = fs.readSync(fd, out, off, len - off, pos + off);
+          if (got <= 0) throw new Error(`index segment ${ref.name} is truncated`);
+          off += got;
+        }
+        return out;
+      };
+      const tailLen = 4 + MAGIC.length;
+      if (size < tailLen) throw new Error(`index segment ${ref.name} is truncated`);
+      const tail = Buffer.from(readAt(size - tailLen, tailLen));
+      if (!tail.subarray(4).equals(MAGIC)) throw new Error(`index segment ${ref.name} is not a v3 segment`);
+      const headLen = tail.readUInt32LE(0);
+      if (headLen > size - tailLen) throw new Error(`index segment ${ref.name} is truncated`);
+      const head = JSON.parse(Buffer.from(readAt(size - tailLen - headLen, headLen)).toString('utf8')) as SegmentHead;
+      const n = head.tokens;
+      const R = head.residualBytes;
+      const ok = Number.isInteger(n) && n >= 0 && Number.isInteger(head.units) && head.units >= 0 && R === residualBytes && Array.isArray(head.strings)
+        && head.ids === 0 && head.norms === 2 * n && head.residuals === 3 * n && head.starts === head.residuals + R * n
+        && head.lengths === head.starts + 4 * n && head.texts === head.lengths + n && head.unitTable >= head.texts
+        && head.unitTable + 4 * UNIT_FIELDS * head.units === size - tailLen - headLen;
+      if (!ok) throw new Error(`index segment ${ref.name} has an inconsistent layout`);
+      const ids = new Uint16Array(readAt(head.ids, 2 * n).buffer);
+      const norms = readAt(head.norms, n);
+      const table = new Int32Array(readAt(head.unitTable, 4 * UNIT_FIELDS * head.units).buffer);
+      const textBytes = head.unitTable - head.texts;
+      for (let u = 0; u < head.units; u++) {
+        const o = u * UNIT_FIELDS;
+        const bad = table[o + 2] < 0 || table[o + 3] < 0 || table[o + 2] + table[o + 3] > n || table[o] > table[o + 1]
+          || [4, 5, 6].some((k) => table[o + k] < 0 || table[o + k] >= head.strings.length || typeof head.strings[table[o + k]] !== 'string')
+          || table[o + 7] < 0 || table[o + 8] < 0 || table[o + 7] + table[o + 8] > textBytes;
+        if (bad) throw new Error(`index segment ${ref.name} has an invalid unit record`);
+      }
+      let maxId = -1;
+      for (let j = 0; j < n; j++) if (ids[j] > maxId) maxId = ids[j];
+      const seg = new Segment(dir, ref, fd, head, ids, norms, table, stat, maxId);
+      closer.register(seg, fd);
+      if (opened.size >= 256) for (const [k, r] of opened) if (!r.deref()) opened.delete(k);
+      opened.set(key, new WeakRef(seg));
+      return seg;
+    } catch (e) {
+      fs.closeSync(fd);
+      return { reason: e instanceof SyntaxError ? `index segment ${ref.name} has a corrupt head` : (e as Error).message };
+    }
+  }
+
+  private read(pos: number, out: Uint8Array, len: number): void {
+    for (let off = 0; off < len; ) {
+      const got = fs.readSync(this.fd, out, off, len - off, pos + off);
+      if (got <= 0) throw new Error(`index segment ${this.ref.name}: short read`);
+      off += got;
+    }
+  }
+
+  /**
+   * Residual codes of tokens [first, first + n) (local numbers), R bytes each, in a buffer reused
+   * by the next call: one positional read, served by the OS page cache once the file is warm.
+   */
+  residuals(first: number, n: number): Uint8Array {
+    const R = this.head.residualBytes;
+    const len = n * R;
+    if (this.scratch.length < len) this.scratch = new Uint8Array(Math.max(len, 2 * this.scratch.length));
+    this.read(this.head.residuals + first * R, this.scratch, len);
+    return this.scratch;
+  }
+
+  private spansAround(j: number): number {
+    if (this.spanFirst < 0 || j < this.spanFirst || j >= this.spanFirst + SPAN_WINDOW) {
+      const first = Math.max(0, Math.min(j, this.head.tokens - SPAN_WINDOW));
+      const n = Math.min(SPAN_WINDOW, this.head.tokens - first);
+      this.read(this.head.starts + 4 * first, new Uint8Array(this.spanStarts.buffer), 4 * n);
+      this.read(this.head.lengths + first, this.spanLengths, n);
+      this.spanFirst = first;
+    }
+    return j - this.spanFirst;
+  }
+
+  spanStart(j: number): number {
+    return this.spanStarts[this.spansAround(j)];
+  }
+
+  spanLength(j: number): number {
+    return this.spanLengths[this.spansAround(j)];
+  }
+
+  /** Raw spans of tokens [first, first + n), for copying them into a new segment. */
+  spans(first: number, n: number): { starts: Int32Array; lengths: Uint8Array } {
+    const starts = new Int32Array(n);
+    const lengths = new Uint8Array(n);
+    this.read(this.head.starts + 4 * first, new Uint8Array(starts.buffer), 4 * n);
+    this.read(this.head.lengths + first, lengths, n);
+    return { starts, lengths };
+  }
+
+  /** A unit's text segments (unit number local to the segment). */
+  text(unit: number): TextSegment[] {
+    const o = unit * UNIT_FIELDS;
+    const len = this.unitTable[o + 8];
+    const at = this.unitTable[o + 7];
+    // Texts are read through a window: BM25's build reads every unit in order, one read a window
+    // instead of one a unit (the window is dropped with the segment, or replaced by the next).
+    if (!(at >= this.textAt && at + len <= this.textAt + this.textWindow.length)) {
+      const n = Math.min(Math.max(len, TEXT_WINDOW), this.head.unitTable - this.head.texts - at);
+      const buf = Buffer.allocUnsafe(n);
+      this.read(this.head.texts + at, buf, n);
+      this.textWindow = buf;
+      this.textAt = at;
+    }
+    const raw = JSON.parse(this.textWindow.toString('utf8', at - this.textAt, at - this.textAt + len)) as Array<[number, string]>;
+    return raw.map(([offset, text]) => ({ offset, text }));
+  }
+
+  kind(unit: number): PassageKind {
+    return this.string(this.unitTable[unit * UNIT_FIELDS + 4]) as PassageKind;
+  }
+}

@@ -1,0 +1,50 @@
+// A unit loaded from a v3 segment: its metadata as plain fields (what ranking, result lists and
+// the store need), its text segments read from the segment file when asked for. At 100k passages
+// the texts were most of the v2 index's resident memory (index.json parsed into objects); here a
+// unit costs ~100 bytes resident, and a text is read (from the OS page cache, usually) only for
+// the units whose text is used: BM25's build, evidence and snippets of results shown.
+import type { PassageKind, TextSegment } from '../types';
+import type { IndexedUnit } from './workspace-index';
+import { UNIT_FIELDS, type Segment } from './segment-file';
+
+export class StoredUnit implements IndexedUnit {
+  readonly start: number;
+  readonly end: number;
+  readonly kind: PassageKind;
+  readonly language: string;
+  readonly context: string;
+  readonly tokenCount: number;
+
+  constructor(
+    readonly path: string,
+    /** The unit's first token in the whole store (the segment's base + its first in the segment). */
+    readonly tokenFirst: number,
+    readonly segment: Segment,
+    /** Unit number in the segment. */
+    readonly local: number,
+  ) {
+    const t = segment.unitTable;
+    const o = local * UNIT_FIELDS;
+    this.start = t[o];
+    this.end = t[o + 1];
+    this.tokenCount = t[o + 3];
+    this.kind = segment.string(t[o + 4]) as PassageKind;
+    this.language = segment.string(t[o + 5]);
+    this.context = segment.string(t[o + 6]);
+  }
+
+  /** Read from the segment on each access: callers that need it twice keep it. */
+  get segments(): TextSegment[] {
+    return this.segment.text(this.local);
+  }
+}
+
+/**
+ * The unit with its tokens elsewhere in the store (compaction moves them). A StoredUnit keeps its
+ * text where it is; a plain unit is copied (a spread would drop a StoredUnit's `segments` getter).
+ */
+export function relocateUnit(u: IndexedUnit, tokenFirst: number): IndexedUnit {
+  if (u.tokenFirst === tokenFirst) return u;
+  if (u instanceof StoredUnit) return new StoredUnit(u.path, tokenFirst, u.segment, u.local);
+  return { ...u, tokenFirst };
+}

@@ -1,0 +1,211 @@
+// The v3 index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
+// compaction.ts): re-indexing one file appends one small segment and leaves the others alone,
+// the changed file's old units are dead (not loaded), compaction merges segments, a corrupt
+// segment is found at load, loaded units read their text from the segment, BM25 over loaded units
+// ranks like BM25 over the passages in memory, and a v2 index is converted without re-encoding.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { defaultModelDir } from '../../src/core/engine';
+import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
+import { Encoder } from '../../src/core/model/encoder';
+import { jsMatMulT } from '../../src/core/gemm';
+import { loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { MAX_PARTS } from '../../src/core/index/compaction';
+import { StoredUnit } from '../../src/core/index/stored-unit';
+import { Bm25Index } from '../../src/core/search/bm25';
+import type { IndexedUnit, WorkspaceIndex } from '../../src/core/index/workspace-index';
+import { tempDirFactory } from '../temp-dirs';
+
+/**
+ * Rewrites a file in place, as a corrupting disk or tool would, with a modification time of its
+ * own: this process verified the segment when it saved it and would otherwise reuse that check
+ * (a new process, the case the check is for, has nothing to reuse).
+ */
+let rewrites = 0;
+function rewrite(file: string, data: Buffer): void {
+  fs.writeFileSync(file, data);
+  const t = new Date(Date.now() + 1000 * ++rewrites);
+  fs.utimesSync(file, t, t);
+}
+
+const tmpDir = tempDirFactory('es-segments-');
+const ROOT = '/virtual';
+
+const TOPICS = ['connections', 'responses', 'uploads', 'sessions', 'tokens', 'plugins', 'routes', 'schemas'];
+const page = (i: number, extra = ''): SourceFile => ({
+  path: `docs/page-${String(i).padStart(2, '0')}.md`,
+  text: `# Page ${i}\n\nThe server drains open ${TOPICS[i % 8]} before it stops (${i}).${extra}\n\n## Caching ${i}\n\nResponses about ${TOPICS[(i + 3) % 8]} are cached for ten minutes unless the header says otherwise.\n`,
+});
+
+const segmentsIn = (dir: string): string[] => fs.readdirSync(dir).filter((f) => /^seg-[0-9a-f]+\.bin$/.test(f)).sort();
+const manifestOf = (dir: string): { segments: Array<{ name: string }> } => JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+
+function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
+  const r = loadIndex(dir, { root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
+  assert.ok('index' in r, `expected an index, got ${JSON.stringify(r)}`);
+  return r.index;
+}
+
+/** Everything a unit says, and its decoded vectors and spans: equal for equal indexes. */
+function contentOf(ix: WorkspaceIndex): unknown[] {
+  return ix.units.map((u) => {
+    const v = new Float32Array(u.tokenCount * ix.store.dim);
+    ix.store.decode(u.tokenFirst, u.tokenCount, v);
+    const spans = Array.from({ length: u.tokenCount }, (_, k) => [ix.store.spanStart(u.tokenFirst + k), ix.store.spanEnd(u.tokenFirst + k)]);
+    return { path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, v: Array.from(v), spans };
+  });
+}
+
+describe('segmented index store (v3)', () => {
+  let encoder: Encoder;
+  before(async () => {
+    encoder = await Encoder.load(defaultModelDir());
+  });
+  after(async () => {
+    await encoder.dispose();
+  });
+
+  const build = async (files: SourceFile[], previous?: WorkspaceIndex): Promise<WorkspaceIndex> =>
+    (await buildIndex(ROOT, files, encoder, previous, { matmul: jsMatMulT })).index;
+
+  it('re-indexing one changed file appends one small segment; the old one is kept as it is and its stale units are not loaded', async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 10 }, (_, i) => page(i));
+    const first = saveIndex(dir, await build(files));
+    const [seg0] = segmentsIn(dir);
+    const seg0Bytes = fs.readFileSync(path.join(dir, seg0));
+    assert.ok(first.units.every((u) => u instanceof StoredUnit), 'the saved index is served from its segment');
+
+    const next = files.map((f, i) => (i === 4 ? page(4, ' It also closes idle sockets.') : f));
+    const built = await build(next, first);
+    assert.equal(built.store.parts.length, 2);
+    const second = saveIndex(dir, built);
+    assert.deepEqual(manifestOf(dir).segments.map((s) => s.name)[0], seg0, 'the first segment is still the first');
+    assert.equal(segmentsIn(dir).length, 2);
+    assert.deepEqual(fs.readFileSync(path.join(dir, seg0)), seg0Bytes, 'the old segment is not rewritten');
+    const added = segmentsIn(dir).find((s) => s !== seg0)!;
+    assert.ok(fs.statSync(path.join(dir, added)).size < seg0Bytes.length / 4, 'the new segment holds one file');
+
+    // The changed file's old units stay in the old segment but are dead: only its new ones load.
+    const reloaded = load(dir, second);
+    assert.equal(reloaded.units.filter((u) => u.path === 'docs/page-04.md').length, 2);
+    assert.ok(reloaded.units.filter((u) => u.path === 'docs/page-04.md').every((u) => (u as StoredUnit).segment.ref.name === added));
+    assert.ok(reloaded.units.find((u) => u.path === 'docs/page-04.md')!.segments.some((s) => s.text.includes('idle sockets')));
+    const live = reloaded.units.reduce((n, u) => n + u.tokenCount, 0);
+    assert.ok(reloaded.store.count > live, 'dead vectors of the old version are still in the first segment');
+    assert.deepEqual(contentOf(reloaded), contentOf(built), 'what was saved is what loads');
+  });
+
+  it('a deleted file leaves tombstones; a segment without live units is dropped; dead space above the threshold compacts everything into one segment', async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 10 }, (_, i) => page(i));
+    let ix = saveIndex(dir, await build(files));
+    const [seg0] = segmentsIn(dir);
+    // Edit one file, then edit it again: the first edit's segment has no live unit left.
+    ix = saveIndex(dir, await build(files.map((f, i) => (i === 2 ? page(2, ' First edit.') : f)), ix));
+    const seg1 = segmentsIn(dir).find((s) => s !== seg0)!;
+    ix = saveIndex(dir, await build(files.map((f, i) => (i === 2 ? page(2, ' Second edit.') : f)), ix));
+    assert.ok(!segmentsIn(dir).includes(seg1), 'the all-dead segment is gone');
+    assert.equal(segmentsIn(dir).length, 2);
+    // Delete four files: 40 % of the vectors dead, above DEAD_SHARE: one new segment, all live.
+    const kept = files.filter((_, i) => i >= 4).concat([page(2, ' Second edit.')]);
+    const built = await build(kept, ix);
+    assert.equal(built.store.parts.length, 1, 'compacted');
+    assert.equal(built.store.count, built.units.reduce((n, u) => n + u.tokenCount, 0));
+    const compacted = saveIndex(dir, built);
+    assert.equal(segmentsIn(dir).length, 1);
+    assert.ok(!segmentsIn(dir).includes(seg0));
+    assert.deepEqual(contentOf(load(dir, compacted)), contentOf(built));
+  });
+
+  it(`more than ${MAX_PARTS} segments: the recent ones are merged into one, the first is kept`, async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 40 }, (_, i) => page(i));
+    let ix = saveIndex(dir, await build(files));
+    const [seg0] = segmentsIn(dir);
+    let current = files;
+    for (let e = 0; e < MAX_PARTS - 1; e++) {
+      current = current.map((f, i) => (i === e ? page(e, ` Edit ${e}.`) : f));
+      ix = saveIndex(dir, await build(current, ix));
+    }
+    assert.equal(segmentsIn(dir).length, MAX_PARTS);
+    current = current.map((f, i) => (i === MAX_PARTS ? page(MAX_PARTS, ' One more.') : f));
+    const built = await build(current, ix);
+    assert.equal(built.store.parts.length, 2, 'first part kept, the rest merged');
+    const before = contentOf(built);
+    ix = saveIndex(dir, built);
+    assert.deepEqual(segmentsIn(dir).length, 2);
+    assert.ok(segmentsIn(dir).includes(seg0));
+    assert.deepEqual(contentOf(load(dir, ix)), before);
+  });
+
+  it('a corrupt or truncated appended segment is found at load', async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 6 }, (_, i) => page(i));
+    const first = saveIndex(dir, await build(files));
+    const [seg0] = segmentsIn(dir);
+    saveIndex(dir, await build(files.map((f, i) => (i === 1 ? page(1, ' Changed.') : f)), first));
+    const added = path.join(dir, segmentsIn(dir).find((s) => s !== seg0)!);
+    const body = fs.readFileSync(added);
+    for (const at of [0, body.length >> 1, body.length - 1]) {
+      const copy = Buffer.from(body);
+      copy[at] ^= 0x04;
+      rewrite(added, copy);
+      const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
+      assert.ok('reason' in r && /fails its checksum; rebuilding/.test(r.reason), `byte ${at}: ${JSON.stringify(r)}`);
+    }
+    fs.writeFileSync(added, body.subarray(0, body.length - 1));
+    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
+    assert.ok('reason' in r && /bytes, not/.test(r.reason));
+  });
+
+  it("loaded units keep no text in memory and read it from their segment; BM25 over them ranks as over the passages in memory", async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 16 }, (_, i) => page(i, i % 3 === 0 ? ' Failed uploads are retried three times with backoff.' : ''));
+    const built = await build(files);
+    const inMemory: IndexedUnit[] = built.units.map((u) => ({ ...u, segments: u.segments.map((s) => ({ ...s })) }));
+    const loaded = saveIndex(dir, built);
+    for (const u of loaded.units) assert.ok(!Object.prototype.hasOwnProperty.call(u, 'segments'), 'no text held by a loaded unit');
+    assert.deepEqual(loaded.units.map((u) => u.segments), inMemory.map((u) => u.segments));
+    const a = new Bm25Index(inMemory);
+    const b = new Bm25Index(loaded.units);
+    for (const q of ['retried uploads backoff', 'cached responses sessions', 'drains connections', 'page 7 tokens']) {
+      assert.deepEqual(b.search(q, 10), a.search(q, 10), q);
+    }
+  });
+
+  it('a v2 index (the previous format) is read and saved as v3 without re-encoding', async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 6 }, (_, i) => page(i));
+    const built = await build(files);
+    writeV2(dir, built);
+    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
+    assert.ok('index' in r && r.converted !== undefined && /v2 read; saving it as v3/.test(r.converted), JSON.stringify(r));
+    const v3 = saveIndex(dir, r.index);
+    assert.ok(!fs.readdirSync(dir).some((f) => f.startsWith('tokens-')), 'the v2 token file is removed');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).version, 3);
+    assert.deepEqual(contentOf(load(dir, v3)), contentOf(built));
+  });
+});
+
+/** The v2 writer (index-file.ts before v3), for the conversion test. */
+function writeV2(dir: string, index: WorkspaceIndex): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const s = index.store;
+  const c = s.codec;
+  const raw = s.raw(0, s.count);
+  const parts = [c.centroids, c.rotation, c.cutoffs, c.weights, raw.starts, raw.centroidIds, raw.norms, raw.lengths, raw.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  const body = Buffer.concat(parts);
+  const sha = crypto.createHash('sha256').update(body).digest('hex');
+  const tokensFile = `tokens-${sha.slice(0, 16)}.bin`;
+  fs.writeFileSync(path.join(dir, tokensFile), body);
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
+    format: 'evidence-search-index', version: 2, root: index.root, model: index.modelFingerprint,
+    dim: s.dim, tokenCount: s.count, codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
+    encodedSinceTraining: index.encodedSinceTraining, tokensFile, tokensBytes: body.length, tokensSha256: sha,
+    files: index.files, units: index.units.map((u) => ({ ...u, segments: u.segments })),
+  }));
+}
