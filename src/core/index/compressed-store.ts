@@ -112,7 +112,18 @@ export class CompressedTokenStore implements TokenStore {
   readCodes(first: number, n: number, norms: Uint8Array, codes: Uint8Array): void {
     const R = residualBytes(this.codec.dim);
     norms.set(this.norms.subarray(first, first + n));
-    codes.set(this.residuals.subarray(first * R, (first + n) * R));
+    for (let at = 0; at < n; ) {
+      const j = first + at;
+      const p = this.partOf(j);
+      const part = this.parts[p];
+      const local = j - this.bases[p];
+      const m = Math.min(n - at, part.count - local);
+      const out = codes.subarray(at * R, (at + m) * R);
+      // a segment's codes go from the page cache straight into `out` (the kernel's memory)
+      if (part.kind === 'memory') out.set(part.residuals.subarray(local * R, (local + m) * R));
+      else part.segment.readResiduals(local, m, out);
+      at += m;
+    }
   }
 
   toStoreSpace(query: Float32Array, rows: number): Float32Array {

@@ -304,6 +304,12 @@ export class Segment {
     return this.scratch;
   }
 
+  /** Residual codes of tokens [first, first + n) read straight into `out` (n · R bytes). */
+  readResiduals(first: number, n: number, out: Uint8Array): void {
+    const R = this.head.residualBytes;
+    this.read(this.head.residuals + first * R, out, n * R);
+  }
+
   private spansAround(j: number): number {
     if (this.spanFirst < 0 || j < this.spanFirst || j >= this.spanFirst + SPAN_WINDOW) {
       const first = Math.max(0, Math.min(j, this.head.tokens - SPAN_WINDOW));
