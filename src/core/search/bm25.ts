@@ -1,131 +1,34 @@
 // Lexical peer: Okapi BM25 over passages, with a light suffix stemmer, an English stop-word list and
-// identifier splitting (camelCase / snake_case). Pure TypeScript, no `vscode`.
+// identifier splitting (camelCase / snake_case) — the analysis is in bm25-analysis.ts. Built either
+// from the passages' texts or, for units of a saved index, from the term lists their segments
+// store (segment-file.ts), which reads no text: at 100k passages reading and analysing every text
+// was most of the first query after each open. Pure TypeScript, no `vscode`.
 
 import type { Passage } from '../types';
+import { passageIndexText, tokenize, TermCounter, WORD_RE, wordTerms } from './bm25-analysis';
+
+export { passageIndexText, splitIdentifier, stem, STOP_WORDS, tokenize, wordTerms } from './bm25-analysis';
 
 /** BM25 free parameters (classic values). */
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
 
 /**
- * English stop words (a common list, close to NLTK's, without contraction fragments). Checked on the
- * lowercased surface form, before stemming.
+ * The analysed terms of a group of passages (one segment's units), as TermCounter counted them:
+ * passage p's pairs are ids[start[p] .. start[p + 1]) with their counts in tfs; ids index
+ * `dictionary`. A passage's length is the sum of its counts.
  */
-export const STOP_WORDS: ReadonlySet<string> = new Set(
-  (
-    'a about above after again against all am an and any are as at be because been before being ' +
-    'below between both but by can could did do does doing down during each few for from further ' +
-    'had has have having he her here hers herself him himself his how i if in into is it its itself ' +
-    'just me more most my myself no nor not now of off on once only or other our ours ourselves out ' +
-    'over own same she should so some such than that the their theirs them themselves then there ' +
-    'these they this those through to too under until up very was we were what when where which ' +
-    'while who whom why will with would you your yours yourself yourselves'
-  ).split(' '),
-);
-
-const WORD_RE = /[\p{L}\p{N}_]+/gu;
-const ASCII_LOWER_RE = /^[a-z]+$/;
-const VOWEL_RE = /[aeiouy]/;
-/** An uppercase letter after the first character: the only way a word without `_` can split. */
-const INNER_UPPER_RE = /.\p{Lu}/u;
-
-/**
- * Light English suffix stemmer. Applies, in order, to lowercase ASCII words only (anything with a
- * digit, an underscore or a non-ASCII letter is returned unchanged):
- *  1. plural S-stemmer (Harman): -ies → -y (not -eies/-aies), -es → -e (not -aes/-ees/-oes),
- *     -s → '' (not -us/-ss);
- *  2. one of: -ied → -y; -ing / -ed removed when at least two letters with a vowel remain
- *     (-eed is kept: need, speed); the stem then loses a doubled final consonant other than
- *     l/s/z when at least three letters remain (running → run, stopped → stop, added → add);
- *     or -ily → -y (easily → easy); or -ly removed when at least four letters remain that do
- *     not end in p (quickly → quick; apply, reply, only stay);
- *  3. a final -e is removed when at least two letters remain (close/closing/closes → clos).
- * The same function stems index and query words, so only consistency matters, not linguistics.
- */
-export function stem(word: string): string {
-  if (word.length < 3 || !ASCII_LOWER_RE.test(word)) return word;
-  let w = word;
-
-  // 1. plurals
-  if (w.endsWith('ies') && !w.endsWith('eies') && !w.endsWith('aies') && w.length > 4) {
-    w = w.slice(0, -3) + 'y';
-  } else if (w.endsWith('es') && !w.endsWith('aes') && !w.endsWith('ees') && !w.endsWith('oes')) {
-    w = w.slice(0, -1);
-  } else if (w.endsWith('s') && !w.endsWith('us') && !w.endsWith('ss')) {
-    w = w.slice(0, -1);
-  }
-
-  // 2. -ing / -ed / -ly
-  if (w.endsWith('ied') && w.length > 4) {
-    w = w.slice(0, -3) + 'y';
-  } else if (w.endsWith('ing') || (w.endsWith('ed') && !w.endsWith('eed'))) {
-    const base = w.slice(0, w.endsWith('ing') ? -3 : -2);
-    if (base.length >= 2 && VOWEL_RE.test(base)) {
-      w = base;
-      const last = w[w.length - 1];
-      if (w.length > 3 && last === w[w.length - 2] && !'aeioulsz'.includes(last)) {
-        w = w.slice(0, -1);
-      }
-    }
-  } else if (w.endsWith('ily') && w.length >= 6) {
-    w = w.slice(0, -3) + 'y';
-  } else if (w.endsWith('ly') && w.length >= 6 && w[w.length - 3] !== 'p') {
-    w = w.slice(0, -2);
-  }
-
-  // 3. final e
-  if (w.endsWith('e') && w.length >= 3) w = w.slice(0, -1);
-  return w;
+export interface TermLists {
+  dictionary: readonly string[];
+  start: Int32Array;
+  ids: Uint16Array | Uint32Array;
+  tfs: Uint8Array | Uint16Array | Uint32Array;
 }
 
-/**
- * Splits one word (a maximal `[\p{L}\p{N}_]` run) at snake_case and camelCase boundaries:
- * `onSend` → [on, Send], `HTTPServer` → [HTTP, Server], `snake_case` → [snake, case],
- * `getURL2` → [get, URL2]. Digits stay attached. Returns [] when the word has no inner boundary.
- */
-export function splitIdentifier(word: string): string[] {
-  if (!word.includes('_') && !INNER_UPPER_RE.test(word)) return [];
-  const parts: string[] = [];
-  for (const chunk of word.split('_')) {
-    if (chunk === '') continue;
-    // lower/digit → Upper, and Upper → Upper+lower (acronym end)
-    const pieces = chunk
-      .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1\u0000$2')
-      .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1\u0000$2')
-      .split('\u0000');
-    for (const p of pieces) if (p !== '') parts.push(p);
-  }
-  return parts.length > 1 ? parts : [];
-}
-
-/**
- * The index terms of one word: its whole lowercased form and, for identifiers, each part's, with
- * stop words dropped and the rest stemmed. Duplicates are kept out (`a_a` gives one `a` term).
- */
-export function wordTerms(word: string): string[] {
-  const out: string[] = [];
-  const add = (w: string): void => {
-    const lower = w.toLowerCase();
-    if (STOP_WORDS.has(lower)) return;
-    const t = stem(lower);
-    if (!out.includes(t)) out.push(t);
-  };
-  add(word);
-  for (const part of splitIdentifier(word)) add(part);
-  return out;
-}
-
-/** All index terms of a text, in order (a word contributes each of its distinct terms once). */
-export function tokenize(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(WORD_RE)) for (const t of wordTerms(m[0])) out.push(t);
-  return out;
-}
-
-/** The text BM25 indexes for a passage: its context, then its segments. */
-export function passageIndexText(p: Passage): string {
-  const body = p.segments.map((s) => s.text).join('\n');
-  return p.context ? `${p.context}\n${body}` : body;
+/** Where a passage's terms are stored: its number in a TermLists. */
+export interface StoredTermsRef {
+  lists: TermLists;
+  local: number;
 }
 
 /**
@@ -151,74 +54,96 @@ export class Bm25Index {
   private readonly avgdl: number;
   private readonly n: number;
 
-  /** Reads each passage's text once, in order: only one passage's text is needed at a time. */
-  constructor(passages: readonly Passage[]) {
+  /**
+   * `storedTerms(d)`, when it gives passage d's stored term lists, is used instead of its text;
+   * the other passages' texts are read once each, in order (only one is needed at a time). Both
+   * give the same pairs and lengths (TermCounter), and term ids do not enter the scores, so
+   * the index answers identically either way.
+   */
+  constructor(passages: readonly Passage[], storedTerms?: (d: number) => StoredTermsRef | undefined) {
     this.n = passages.length;
     this.docLen = new Float64Array(this.n);
-    // Pass 1, passage by passage: its distinct term ids and their counts, appended to flat arrays.
-    let docTerms = new Int32Array(1024);
-    let docTfs = new Int32Array(1024);
+    const counter = new TermCounter(this.vocab);
+    // Where passage d's pairs are: in lists[docList[d]] at docLocal[d], or (docList -1) in the
+    // pairs counted here from its text, at textStart[docLocal[d]].
+    const docList = new Int32Array(this.n);
+    const docLocal = new Int32Array(this.n);
+    const lists: TermLists[] = [];
+    /** Per list, its dictionary's global term ids. */
+    const globalIds: Int32Array[] = [];
+    const listNo = new Map<TermLists, number>();
+    let textTerms = new Int32Array(1024);
+    let textTfs = new Int32Array(1024);
+    let textStart = new Int32Array(1025);
+    let texts = 0;
     let used = 0;
-    const docStart = new Int32Array(this.n + 1);
     let df = new Int32Array(1024);
-    let terms = 0;
     let total = 0;
-    // surface word → term ids, so each distinct word is split and stemmed once (build time only)
-    const wordIds = new Map<string, number[]>();
-    const termId = (t: string): number => {
-      let id = this.vocab.get(t);
-      if (id === undefined) {
-        id = terms++;
-        this.vocab.set(t, id);
-      }
-      return id;
-    };
-    let tf = new Int32Array(1024); // per-term count in the current passage
-    const seen: number[] = [];
+    // Pass 1: each passage's pairs (stored, or counted from its text), its length, and df.
     for (let d = 0; d < this.n; d++) {
+      const ref = storedTerms?.(d);
       let len = 0;
-      for (const m of passageIndexText(passages[d]).matchAll(WORD_RE)) {
-        let ids = wordIds.get(m[0]);
-        if (ids === undefined) {
-          ids = wordTerms(m[0]).map(termId);
-          wordIds.set(m[0], ids);
-          if (terms > tf.length) {
-            tf = growInt32(tf, Math.max(terms, tf.length * 2));
-            df = growInt32(df, tf.length);
-          }
+      if (ref) {
+        let k = listNo.get(ref.lists);
+        if (k === undefined) {
+          k = lists.push(ref.lists) - 1;
+          listNo.set(ref.lists, k);
+          globalIds.push(Int32Array.from(ref.lists.dictionary, (t) => counter.termId(t)));
+          if (counter.terms.length > df.length) df = growInt32(df, Math.max(counter.terms.length, df.length * 2));
         }
-        for (const id of ids) {
-          if (tf[id]++ === 0) seen.push(id);
-          len++;
+        docList[d] = k;
+        docLocal[d] = ref.local;
+        const { start, ids, tfs } = ref.lists;
+        const g = globalIds[k];
+        for (let i = start[ref.local]; i < start[ref.local + 1]; i++) {
+          df[g[ids[i]]]++;
+          len += tfs[i];
         }
+      } else {
+        len = counter.add(passageIndexText(passages[d]));
+        if (counter.terms.length > df.length) df = growInt32(df, Math.max(counter.terms.length, df.length * 2));
+        const seen = counter.seen;
+        if (used + seen.length > textTerms.length) {
+          const cap = Math.max(used + seen.length, textTerms.length * 2);
+          textTerms = growInt32(textTerms, cap);
+          textTfs = growInt32(textTfs, cap);
+        }
+        for (const id of seen) {
+          textTerms[used] = id;
+          textTfs[used++] = counter.count(id);
+          df[id]++;
+        }
+        docList[d] = -1;
+        docLocal[d] = texts;
+        if (texts + 2 > textStart.length) textStart = growInt32(textStart, textStart.length * 2);
+        textStart[++texts] = used;
       }
       this.docLen[d] = len;
       total += len;
-      if (used + seen.length > docTerms.length) {
-        const cap = Math.max(used + seen.length, docTerms.length * 2);
-        docTerms = growInt32(docTerms, cap);
-        docTfs = growInt32(docTfs, cap);
-      }
-      for (const id of seen) {
-        docTerms[used] = id;
-        docTfs[used++] = tf[id];
-        df[id]++;
-        tf[id] = 0;
-      }
-      docStart[d + 1] = used;
-      seen.length = 0;
     }
-    // Pass 2: invert into per-term rows; passages go in ascending order, as they were met.
+    // Pass 2: invert into per-term rows; passages go in ascending order, as they are met.
+    const terms = counter.terms.length;
     this.termStart = new Int32Array(terms + 1);
     for (let t = 0; t < terms; t++) this.termStart[t + 1] = this.termStart[t] + df[t];
-    this.postingDocs = new Int32Array(used);
-    this.postingTfs = new Int32Array(used);
+    this.postingDocs = new Int32Array(this.termStart[terms]);
+    this.postingTfs = new Int32Array(this.termStart[terms]);
     const fill = this.termStart.slice(0, terms);
     for (let d = 0; d < this.n; d++) {
-      for (let k = docStart[d]; k < docStart[d + 1]; k++) {
-        const at = fill[docTerms[k]]++;
-        this.postingDocs[at] = d;
-        this.postingTfs[at] = docTfs[k];
+      const k = docList[d];
+      if (k >= 0) {
+        const { start, ids, tfs } = lists[k];
+        const g = globalIds[k];
+        for (let i = start[docLocal[d]]; i < start[docLocal[d] + 1]; i++) {
+          const at = fill[g[ids[i]]]++;
+          this.postingDocs[at] = d;
+          this.postingTfs[at] = tfs[i];
+        }
+      } else {
+        for (let i = textStart[docLocal[d]]; i < textStart[docLocal[d] + 1]; i++) {
+          const at = fill[textTerms[i]]++;
+          this.postingDocs[at] = d;
+          this.postingTfs[at] = textTfs[i];
+        }
       }
     }
     this.avgdl = this.n > 0 ? total / this.n : 0;
