@@ -103,8 +103,9 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
     const units = byPart[p];
     if (units.length === 0 && !(empty.length > 0 && part.kind === 'memory')) return; // all dead: dropped
     units.sort((a, b) => a.tokenFirst - b.tokenFirst);
-    // A kept segment is named again as it is (unless its file went away meanwhile: then rewritten).
-    if (part.kind === 'segment' && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
+    // A kept segment is named again as it is (unless its file went away meanwhile, or it predates
+    // the BM25 terms section: then rewritten, with terms, from its vectors and texts).
+    if (part.kind === 'segment' && part.segment.hasTerms && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
       const k = segments.push(part.segment.ref) - 1;
       opened.push(part.segment);
       for (const u of units) where.set(u, { segment: k, local: (u as StoredUnit).local });
@@ -275,7 +276,11 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   };
   savedCodecs.set(codec, { dir: path.resolve(dir), ref: cm.file });
   const r = fromManifest(path.resolve(dir), meta, codec, new Map());
-  return 'reason' in r ? { reason: `${r.reason}; rebuilding` } : r;
+  if ('reason' in r) return { reason: `${r.reason}; rebuilding` };
+  // Segments from before the BM25 terms section still serve; saving now (the caller saves a
+  // converted index) rewrites them with terms, so that only this open analyses their texts.
+  const old = r.index.store.parts.filter((p) => p.kind === 'segment' && !p.segment.hasTerms).length;
+  return old > 0 ? { index: r.index, converted: `${old} index segment${old === 1 ? '' : 's'} without stored keyword terms; saving ${old === 1 ? 'it' : 'them'} again with terms (nothing re-encoded; keyword search reads their texts until then)` } : r;
 }
 
 /** The index a manifest describes; segments in `opened` are taken as they are, the others opened and verified. */

@@ -9,10 +9,19 @@
 //   span starts    int32 × tokens        read on demand (evidence of shown results)
 //   span lengths   uint8 × tokens        read on demand
 //   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand
+//   terms          BM25's analysed terms (bm25-analysis.ts), read once when BM25 is first built:
+//                  the segment's distinct terms (UTF-8, '\n'-separated: a term never holds one),
+//                  per unit its first pair (int32 × units + 1), then per pair a term number
+//                  (uint16 or uint32) and its count in the unit (uint8, uint16 or uint32) — the
+//                  narrowest that fits, as the head says. A loaded index builds BM25 from these
+//                  without reading or analysing any text.
 //   unit table     int32 × UNIT_FIELDS × units, kept in memory
 //   head           JSON: counts, string table (kinds, languages, contexts), section offsets
 //   head length    uint32
 //   magic          8 bytes
+//
+// Segments written before the terms section (magic ESSEG003) are still read: BM25 then analyses
+// their texts, and index-file.ts saves them again with terms (nothing re-encoded).
 //
 // The whole file's size and crc32 are in the manifest (index.json). Opening a segment checks
 // both by streaming the file once through zlib's crc32 (~0.5 GB/s measured here on a loaded
@@ -25,8 +34,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Passage, PassageKind, TextSegment } from '../types';
+import { indexText, TermCounter } from '../search/bm25-analysis';
+import type { TermLists } from '../search/bm25';
 
-const MAGIC = Buffer.from('ESSEG003', 'latin1');
+const MAGIC = Buffer.from('ESSEG004', 'latin1');
+/** Segments without the terms section. */
+const MAGIC_NO_TERMS = Buffer.from('ESSEG003', 'latin1');
 /** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes. */
 export const UNIT_FIELDS = 9;
 const VERIFY_CHUNK = 1 << 20;
@@ -44,6 +57,8 @@ interface SegmentHead {
   lengths: number;
   texts: number;
   unitTable: number;
+  /** The terms section (absent in an ESSEG003 segment): offsets of its parts and their widths. */
+  terms?: { dict: number; dictBytes: number; words: number; starts: number; ids: number; tfs: number; pairs: number; idBytes: 2 | 4; tfBytes: 1 | 2 | 4 };
 }
 
 /** What a new segment holds: vectors in flat arrays (local token numbers) and its units. */
@@ -104,11 +119,32 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
     write(view(c.lengths.subarray(0, n)));
     head.texts = at;
     const table = new Int32Array(c.units.length * UNIT_FIELDS);
+    // Each unit's terms, counted from the text at hand (the same counting as BM25's in-memory build).
+    const counter = new TermCounter();
+    const termStarts = new Int32Array(c.units.length + 1);
+    let pairIds = new Int32Array(1024);
+    let pairTfs = new Int32Array(1024);
+    let pairs = 0;
+    let maxTf = 0;
     // Texts go out in ~1 MB writes: a first build's texts are never all copied at once.
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
     c.units.forEach(({ unit, tokenFirst, tokenCount }, u) => {
-      const text = Buffer.from(JSON.stringify(unit.segments.map((s) => [s.offset, s.text])));
+      const segments = unit.segments; // read once (a StoredUnit reads it from its segment)
+      const text = Buffer.from(JSON.stringify(segments.map((s) => [s.offset, s.text])));
+      counter.add(indexText(unit.context, segments));
+      if (pairs + counter.seen.length > pairIds.length) {
+        const cap = Math.max(pairs + counter.seen.length, 2 * pairIds.length);
+        pairIds = grown(pairIds, cap);
+        pairTfs = grown(pairTfs, cap);
+      }
+      for (const id of counter.seen) {
+        const tf = counter.count(id);
+        pairIds[pairs] = id;
+        pairTfs[pairs++] = tf;
+        if (tf > maxTf) maxTf = tf;
+      }
+      termStarts[u + 1] = pairs;
       const o = u * UNIT_FIELDS;
       table[o] = unit.start;
       table[o + 1] = unit.end;
@@ -128,6 +164,18 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       }
     });
     if (chunkBytes > 0) write(Buffer.concat(chunk));
+    const dict = Buffer.from(counter.terms.join('\n'));
+    const idBytes = counter.terms.length <= 0x10000 ? 2 : 4;
+    const tfBytes = maxTf <= 0xff ? 1 : maxTf <= 0xffff ? 2 : 4;
+    const terms: NonNullable<SegmentHead['terms']> = { dict: at, dictBytes: dict.length, words: counter.terms.length, starts: 0, ids: 0, tfs: 0, pairs, idBytes, tfBytes };
+    write(dict);
+    terms.starts = at;
+    write(view(termStarts));
+    terms.ids = at;
+    write(view(idBytes === 2 ? Uint16Array.from(pairIds.subarray(0, pairs)) : Uint32Array.from(pairIds.subarray(0, pairs))));
+    terms.tfs = at;
+    write(view(tfBytes === 1 ? Uint8Array.from(pairTfs.subarray(0, pairs)) : tfBytes === 2 ? Uint16Array.from(pairTfs.subarray(0, pairs)) : Uint32Array.from(pairTfs.subarray(0, pairs))));
+    head.terms = terms;
     head.unitTable = at;
     write(view(table));
     const headBytes = Buffer.from(JSON.stringify(head));
@@ -141,6 +189,12 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
     fs.closeSync(fd);
   }
   return { name: path.basename(file), bytes: at, crc32: crc >>> 0 };
+}
+
+function grown(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 /** Closes a segment's descriptor once no index refers to it any more. */
@@ -249,7 +303,8 @@ export class Segment {
       const tailLen = 4 + MAGIC.length;
       if (size < tailLen) throw new Error(`index segment ${ref.name} is truncated`);
       const tail = Buffer.from(readAt(size - tailLen, tailLen));
-      if (!tail.subarray(4).equals(MAGIC)) throw new Error(`index segment ${ref.name} is not a v3 segment`);
+      const withTerms = tail.subarray(4).equals(MAGIC);
+      if (!withTerms && !tail.subarray(4).equals(MAGIC_NO_TERMS)) throw new Error(`index segment ${ref.name} is not a v3 segment`);
       const headLen = tail.readUInt32LE(0);
       if (headLen > size - tailLen) throw new Error(`index segment ${ref.name} is truncated`);
       const head = JSON.parse(Buffer.from(readAt(size - tailLen - headLen, headLen)).toString('utf8')) as SegmentHead;
@@ -258,12 +313,13 @@ export class Segment {
       const ok = Number.isInteger(n) && n >= 0 && Number.isInteger(head.units) && head.units >= 0 && R === residualBytes && Array.isArray(head.strings)
         && head.ids === 0 && head.norms === 2 * n && head.residuals === 3 * n && head.starts === head.residuals + R * n
         && head.lengths === head.starts + 4 * n && head.texts === head.lengths + n && head.unitTable >= head.texts
-        && head.unitTable + 4 * UNIT_FIELDS * head.units === size - tailLen - headLen;
+        && head.unitTable + 4 * UNIT_FIELDS * head.units === size - tailLen - headLen
+        && (withTerms ? termsLayoutOk(head) : head.terms === undefined);
       if (!ok) throw new Error(`index segment ${ref.name} has an inconsistent layout`);
       const ids = new Uint16Array(readAt(head.ids, 2 * n).buffer);
       const norms = readAt(head.norms, n);
       const table = new Int32Array(readAt(head.unitTable, 4 * UNIT_FIELDS * head.units).buffer);
-      const textBytes = head.unitTable - head.texts;
+      const textBytes = textsEnd(head) - head.texts;
       for (let u = 0; u < head.units; u++) {
         const o = u * UNIT_FIELDS;
         const bad = table[o + 2] < 0 || table[o + 3] < 0 || table[o + 2] + table[o + 3] > n || table[o] > table[o + 1]
@@ -346,7 +402,7 @@ export class Segment {
     // Texts are read through a window: BM25's build reads every unit in order, one read a window
     // instead of one a unit (the window is dropped with the segment, or replaced by the next).
     if (!(at >= this.textAt && at + len <= this.textAt + this.textWindow.length)) {
-      const n = Math.min(Math.max(len, TEXT_WINDOW), this.head.unitTable - this.head.texts - at);
+      const n = Math.min(Math.max(len, TEXT_WINDOW), textsEnd(this.head) - this.head.texts - at);
       const buf = Buffer.allocUnsafe(n);
       this.read(this.head.texts + at, buf, n);
       this.textWindow = buf;
@@ -356,7 +412,55 @@ export class Segment {
     return raw.map(([offset, text]) => ({ offset, text }));
   }
 
+  /** Whether the segment stores its units' BM25 terms (not one written before that section). */
+  get hasTerms(): boolean {
+    return this.head.terms !== undefined;
+  }
+
+  /**
+   * The units' BM25 term lists, read from the file (not kept: BM25 is built once per open and
+   * keeps only its own arrays); undefined for a segment without them. The crc32 check at open
+   * covers the bytes; what is checked here is that they are consistent (a writer's bug would
+   * otherwise index out of range), and inconsistent lists are refused the same way.
+   */
+  termLists(): TermLists | undefined {
+    const t = this.head.terms;
+    if (!t) return undefined;
+    const bytes = (pos: number, len: number): Uint8Array => {
+      const out = new Uint8Array(len); // own ArrayBuffer: aligned for any typed view
+      this.read(pos, out, len);
+      return out;
+    };
+    const dictionary = t.words === 0 ? [] : Buffer.from(bytes(t.dict, t.dictBytes)).toString('utf8').split('\n');
+    const start = new Int32Array(bytes(t.starts, 4 * (this.units + 1)).buffer);
+    const idRaw = bytes(t.ids, t.idBytes * t.pairs).buffer;
+    const ids = t.idBytes === 2 ? new Uint16Array(idRaw) : new Uint32Array(idRaw);
+    const tfRaw = bytes(t.tfs, t.tfBytes * t.pairs).buffer;
+    const tfs = t.tfBytes === 1 ? new Uint8Array(tfRaw) : t.tfBytes === 2 ? new Uint16Array(tfRaw) : new Uint32Array(tfRaw);
+    let ok = dictionary.length === t.words && start[0] === 0 && start[this.units] === t.pairs;
+    for (let u = 0; ok && u < this.units; u++) ok = start[u] <= start[u + 1];
+    for (let i = 0; ok && i < t.pairs; i++) ok = ids[i] < t.words && tfs[i] > 0;
+    if (!ok) throw new Error(`index segment ${this.ref.name} has inconsistent term lists`);
+    return { dictionary, start, ids, tfs };
+  }
+
   kind(unit: number): PassageKind {
     return this.string(this.unitTable[unit * UNIT_FIELDS + 4]) as PassageKind;
   }
+}
+
+/** End of the texts section: the terms section follows it when there is one, else the unit table. */
+function textsEnd(head: SegmentHead): number {
+  return head.terms ? head.terms.dict : head.unitTable;
+}
+
+/** The terms section lies between the texts and the unit table, its parts in order and sized as the head says. */
+function termsLayoutOk(head: SegmentHead): boolean {
+  const t = head.terms;
+  const int = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
+  return typeof t === 'object' && t !== null && [t.dict, t.dictBytes, t.words, t.starts, t.ids, t.tfs, t.pairs].every(int)
+    && (t.idBytes === 2 || t.idBytes === 4) && (t.tfBytes === 1 || t.tfBytes === 2 || t.tfBytes === 4)
+    && (t.idBytes === 4 || t.words <= 0x10000)
+    && t.dict >= head.texts && t.starts === t.dict + t.dictBytes && t.ids === t.starts + 4 * (head.units + 1)
+    && t.tfs === t.ids + t.idBytes * t.pairs && head.unitTable === t.tfs + t.tfBytes * t.pairs;
 }

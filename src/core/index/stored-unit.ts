@@ -5,6 +5,7 @@
 // the units whose text is used: BM25's build, evidence and snippets of results shown.
 import type { PassageKind, TextSegment } from '../types';
 import type { IndexedUnit } from './workspace-index';
+import type { StoredTermsRef, TermLists } from '../search/bm25';
 import { UNIT_FIELDS, type Segment } from './segment-file';
 
 export class StoredUnit implements IndexedUnit {
@@ -47,4 +48,27 @@ export function relocateUnit(u: IndexedUnit, tokenFirst: number): IndexedUnit {
   if (u.tokenFirst === tokenFirst) return u;
   if (u instanceof StoredUnit) return new StoredUnit(u.path, tokenFirst, u.segment, u.local);
   return { ...u, tokenFirst };
+}
+
+/**
+ * For Bm25Index: unit d's term lists when it is a StoredUnit of a segment that stores them (each
+ * segment's lists read once, on first use, and held only while BM25 is being built from them);
+ * undefined for other units, whose texts BM25 then analyses.
+ */
+export function storedTerms(units: readonly IndexedUnit[]): (d: number) => StoredTermsRef | undefined {
+  const lists = new Map<Segment, TermLists | null>();
+  return (d) => {
+    const u = units[d];
+    if (!(u instanceof StoredUnit)) return undefined;
+    let l = lists.get(u.segment);
+    if (l === undefined) {
+      try {
+        l = u.segment.termLists() ?? null;
+      } catch {
+        l = null; // inconsistent lists (a writer's bug, not corruption: crc32 covers that): use the texts
+      }
+      lists.set(u.segment, l);
+    }
+    return l ? { lists: l, local: u.local } : undefined;
+  };
 }

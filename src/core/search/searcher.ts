@@ -10,6 +10,7 @@ import { tokenMaxima } from './maxsim';
 import { DenseScorer } from './dense-scorer';
 import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions } from './candidate-ranker';
 import { CompressedTokenStore } from '../index/compressed-store';
+import { storedTerms } from '../index/stored-unit';
 import type { TokenStore } from '../index/token-store';
 import { evidenceRanges, evidenceSentences, sigmoid, type EvidenceToken } from './evidence';
 
@@ -60,7 +61,8 @@ export class Searcher {
   ) {}
 
   private lexical(): Bm25Index {
-    this.bm25 ??= new Bm25Index(this.index.units);
+    // From the segments' stored term lists where the units have them (no text read), else texts.
+    this.bm25 ??= new Bm25Index(this.index.units, storedTerms(this.index.units));
     return this.bm25;
   }
 
