@@ -1,0 +1,192 @@
+// BM25 from the term lists segments store (segment-file.ts's terms section) must answer exactly
+// as BM25 from the units' texts: same ranked units, same scores, through appended segments, a
+// tombstoned (edited) file, a deleted file and compactions — without reading any text. Segments
+// written before the section (ESSEG003) still load, BM25 then reads their texts, and the next save
+// writes them again with terms.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import zlib from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { defaultModelDir } from '../../src/core/engine';
+import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
+import { Encoder } from '../../src/core/model/encoder';
+import { jsMatMulT } from '../../src/core/gemm';
+import { loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { MAX_PARTS } from '../../src/core/index/compaction';
+import { Segment } from '../../src/core/index/segment-file';
+import { StoredUnit, storedTerms } from '../../src/core/index/stored-unit';
+import { Bm25Index } from '../../src/core/search/bm25';
+import type { WorkspaceIndex } from '../../src/core/index/workspace-index';
+import { tempDirFactory } from '../temp-dirs';
+
+const tmpDir = tempDirFactory('es-bm25-terms-');
+const ROOT = '/virtual';
+
+const TOPICS = ['connections', 'responses', 'uploads', 'sessions', 'tokens', 'plugins', 'routes', 'schemas'];
+const page = (i: number, extra = ''): SourceFile => ({
+  path: `docs/page-${String(i).padStart(2, '0')}.md`,
+  text: `# Page ${i} of getRouteOptions\n\nThe server drains open ${TOPICS[i % 8]} before it stops (${i}); draining ${TOPICS[(i + 1) % 8]} twice, ${TOPICS[i % 8]} again.${extra}\n\n## Caching ${i}\n\nResponses about ${TOPICS[(i + 3) % 8]} are cached for ten minutes unless the header says otherwise: HTTPServer keeps snake_case_names.\n`,
+});
+
+const QUERIES = [
+  'how does the server drain connections before stopping',
+  'cached responses header ten minutes',
+  'idle sockets closed',
+  'plugins routes schemas',
+  'getRouteOptions',
+  'http server snake case names',
+  'page 4',
+  'uploads sessions tokens',
+  'the of and', // stop words only: no results
+];
+
+const manifestOf = (dir: string): { segments: Array<{ name: string; bytes: number; crc32: number }> } => JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+
+function load(dir: string, ix: WorkspaceIndex): { index: WorkspaceIndex; converted?: string } {
+  const r = loadIndex(dir, { root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
+  assert.ok('index' in r, `expected an index, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** Every query's top 100 (unit index and exact score). */
+const rankings = (b: Bm25Index): unknown[] => QUERIES.map((q) => b.search(q, 100));
+
+/** BM25 built from stored term lists, with any read of a unit's text failing the test. */
+function fromStoredTerms(ix: WorkspaceIndex): Bm25Index {
+  const text = Segment.prototype.text;
+  Segment.prototype.text = () => {
+    throw new Error('BM25 read a text although its segment stores the terms');
+  };
+  try {
+    return new Bm25Index(ix.units, storedTerms(ix.units));
+  } finally {
+    Segment.prototype.text = text;
+  }
+}
+
+/** The same units with their texts in memory (the reference: BM25 analysing texts). */
+const inMemory = (ix: WorkspaceIndex): Bm25Index => new Bm25Index(ix.units.map((u) => ({ ...u, segments: u.segments })));
+
+function assertSameBm25(ix: WorkspaceIndex, what: string): void {
+  assert.ok(ix.units.every((u) => u instanceof StoredUnit && u.segment.hasTerms), `${what}: served from segments with terms`);
+  const stored = fromStoredTerms(ix);
+  const texts = inMemory(ix);
+  assert.equal(stored.size, texts.size);
+  assert.deepEqual(rankings(stored), rankings(texts), `${what}: same ranked units and scores`);
+  for (const t of ['connect', 'respons', 'page', 'route', 'snake', 'socket', 'getrouteoption']) assert.equal(stored.docFreq(t), texts.docFreq(t), `${what}: df of ${t}`);
+  assert.ok(rankings(stored).some((r) => (r as unknown[]).length > 1), 'the queries find something');
+}
+
+/** Rewrites every segment of the index as it was written before the terms section (ESSEG003). */
+function withoutTermsSection(dir: string): void {
+  const manifest = manifestOf(dir);
+  for (const ref of manifest.segments) {
+    const file = path.join(dir, ref.name);
+    const bytes = fs.readFileSync(file);
+    const headLen = bytes.readUInt32LE(bytes.length - 12);
+    const head = JSON.parse(bytes.subarray(bytes.length - 12 - headLen, bytes.length - 12).toString('utf8'));
+    assert.equal(bytes.subarray(bytes.length - 8).toString('latin1'), 'ESSEG004');
+    const table = bytes.subarray(head.unitTable, bytes.length - 12 - headLen);
+    const start = head.terms.dict;
+    delete head.terms;
+    head.unitTable = start;
+    const headBytes = Buffer.from(JSON.stringify(head));
+    const tail = Buffer.alloc(12);
+    tail.writeUInt32LE(headBytes.length, 0);
+    tail.write('ESSEG003', 4, 'latin1');
+    const out = Buffer.concat([bytes.subarray(0, start), table, headBytes, tail]);
+    fs.writeFileSync(file, out);
+    ref.bytes = out.length;
+    ref.crc32 = zlib.crc32(out) >>> 0;
+  }
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(manifest));
+}
+
+describe('BM25 from stored term lists', () => {
+  let encoder: Encoder;
+  before(async () => {
+    encoder = await Encoder.load(defaultModelDir());
+  });
+  after(async () => {
+    await encoder.dispose();
+  });
+
+  const build = async (files: SourceFile[], previous?: WorkspaceIndex): Promise<WorkspaceIndex> =>
+    (await buildIndex(ROOT, files, encoder, previous, { matmul: jsMatMulT })).index;
+
+  it('equals BM25 from the texts through appended segments, an edited (tombstoned) file, a deleted file and compactions', async () => {
+    const dir = tmpDir();
+    let files = Array.from({ length: 12 }, (_, i) => page(i));
+    const fresh = await build(files);
+    let ix = saveIndex(dir, fresh);
+    // The fresh (in-memory) build and the saved one agree too.
+    assert.deepEqual(rankings(new Bm25Index(fresh.units)), rankings(fromStoredTerms(ix)));
+    assertSameBm25(load(dir, ix).index, 'one segment');
+
+    // Edits, one file at a time: appended segments, the old units of each edited file dead.
+    for (const [k, i] of [4, 7, 4].entries()) {
+      files = files.map((f, j) => (j === i ? page(i, ` It also closes idle sockets (edit ${k}).`) : f));
+      ix = saveIndex(dir, await build(files, ix));
+    }
+    const loaded = load(dir, ix).index;
+    assert.ok(loaded.store.parts.length >= 3, 'several segments');
+    assert.ok(loaded.store.count > loaded.units.reduce((n, u) => n + u.tokenCount, 0), 'with dead units');
+    assertSameBm25(loaded, 'several segments with a tombstoned file');
+
+    // More edits than MAX_PARTS segments: the recent ones are merged.
+    for (let k = 0; k <= MAX_PARTS; k++) {
+      files = files.map((f, j) => (j === k % 12 ? page(j, ` Sockets edit ${k}.`) : f));
+      ix = saveIndex(dir, await build(files, ix));
+      assert.ok(ix.store.parts.length <= MAX_PARTS + 1);
+    }
+    assertSameBm25(load(dir, ix).index, 'after merging the recent segments');
+
+    // Deleting files: dead space above the threshold compacts everything into one segment.
+    files = files.filter((_, j) => j >= 5);
+    ix = saveIndex(dir, await build(files, ix));
+    const compacted = load(dir, ix).index;
+    assert.equal(compacted.store.parts.length, 1, 'compacted into one segment');
+    assertSameBm25(compacted, 'after compaction');
+  });
+
+  it('segments without the terms section (ESSEG003) load, BM25 reads their texts, and the next save writes them with terms', async () => {
+    const dir = tmpDir();
+    let files = Array.from({ length: 6 }, (_, i) => page(i));
+    let ix = saveIndex(dir, await build(files));
+    files = files.map((f, j) => (j === 2 ? page(2, ' Idle sockets.') : f));
+    ix = saveIndex(dir, await build(files, ix));
+    const reference = rankings(inMemory(load(dir, ix).index));
+    withoutTermsSection(dir);
+
+    const old = load(dir, ix);
+    assert.match(old.converted ?? '', /2 index segments without stored keyword terms; saving them again with terms/);
+    assert.ok(old.index.units.every((u) => u instanceof StoredUnit && !u.segment.hasTerms));
+    assert.deepEqual(rankings(new Bm25Index(old.index.units, storedTerms(old.index.units))), reference, 'BM25 from the texts of old segments');
+
+    const resaved = saveIndex(dir, old.index);
+    const names = manifestOf(dir).segments.map((s) => s.name);
+    assert.equal(names.length, 2);
+    for (const n of names) assert.equal(fs.readFileSync(path.join(dir, n)).subarray(-8).toString('latin1'), 'ESSEG004');
+    const again = load(dir, resaved);
+    assert.equal(again.converted, undefined, 'nothing left to convert');
+    assertSameBm25(again.index, 'old segments saved again');
+    assert.deepEqual(rankings(fromStoredTerms(again.index)), reference);
+  });
+
+  it('a corrupt byte in the terms section is found at load (segment crc32)', async () => {
+    const dir = tmpDir();
+    const ix = saveIndex(dir, await build([page(1), page(2)]));
+    const [ref] = manifestOf(dir).segments;
+    const file = path.join(dir, ref.name);
+    const bytes = fs.readFileSync(file);
+    const headLen = bytes.readUInt32LE(bytes.length - 12);
+    const head = JSON.parse(bytes.subarray(bytes.length - 12 - headLen, bytes.length - 12).toString('utf8'));
+    bytes[head.terms.ids] ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    const t = new Date(Date.now() + 5000); // not the file this process verified when saving
+    fs.utimesSync(file, t, t);
+    const r = loadIndex(dir, { root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
+    assert.ok('reason' in r && /fails its checksum/.test(r.reason), JSON.stringify(r));
+  });
+});
