@@ -117,6 +117,8 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
       for (const u of empty) content.units.push({ unit: u, tokenFirst: 0, tokenCount: 0 });
       empty.length = 0;
     }
+    // Units already in a segment with terms (compaction, a rewrite) copy their terms from there.
+    for (const x of content.units) if (x.unit instanceof StoredUnit && x.unit.segment.hasTerms) x.from = { segment: x.unit.segment, local: x.unit.local };
     const name = newName('seg');
     const ref = writeSegment(path.join(absDir, name), content);
     const k = segments.push(ref) - 1;

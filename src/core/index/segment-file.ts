@@ -70,8 +70,11 @@ export interface SegmentContent {
   residuals: Uint8Array;
   starts: Int32Array;
   lengths: Uint8Array;
-  /** In the order written; tokenFirst is local to the segment. */
-  units: Array<{ unit: Passage; tokenFirst: number; tokenCount: number }>;
+  /**
+   * In the order written; tokenFirst is local to the segment. `from`: where the unit is stored
+   * already (compaction, a rewrite), so that its terms are copied from there, not analysed again.
+   */
+  units: Array<{ unit: Passage; tokenFirst: number; tokenCount: number; from?: { segment: Segment; local: number } }>;
 }
 
 export interface SegmentRef {
@@ -126,23 +129,49 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
     let pairTfs = new Int32Array(1024);
     let pairs = 0;
     let maxTf = 0;
+    /** Source segments' term lists and their term numbers here (-1: not met yet). */
+    const sources = new Map<Segment, { lists: TermLists; ids: Int32Array } | null>();
+    const sourceOf = (g: Segment): { lists: TermLists; ids: Int32Array } | null => {
+      let src = sources.get(g);
+      if (src === undefined) {
+        let lists: TermLists | undefined;
+        try {
+          lists = g.termLists();
+        } catch {
+          lists = undefined; // inconsistent lists: analyse the texts instead
+        }
+        src = lists ? { lists, ids: new Int32Array(lists.dictionary.length).fill(-1) } : null;
+        sources.set(g, src);
+      }
+      return src;
+    };
+    const addPair = (id: number, tf: number): void => {
+      if (pairs === pairIds.length) {
+        pairIds = grown(pairIds, 2 * pairIds.length);
+        pairTfs = grown(pairTfs, 2 * pairTfs.length);
+      }
+      pairIds[pairs] = id;
+      pairTfs[pairs++] = tf;
+      if (tf > maxTf) maxTf = tf;
+    };
     // Texts go out in ~1 MB writes: a first build's texts are never all copied at once.
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
-    c.units.forEach(({ unit, tokenFirst, tokenCount }, u) => {
+    c.units.forEach(({ unit, tokenFirst, tokenCount, from }, u) => {
       const segments = unit.segments; // read once (a StoredUnit reads it from its segment)
       const text = Buffer.from(JSON.stringify(segments.map((s) => [s.offset, s.text])));
-      counter.add(indexText(unit.context, segments));
-      if (pairs + counter.seen.length > pairIds.length) {
-        const cap = Math.max(pairs + counter.seen.length, 2 * pairIds.length);
-        pairIds = grown(pairIds, cap);
-        pairTfs = grown(pairTfs, cap);
-      }
-      for (const id of counter.seen) {
-        const tf = counter.count(id);
-        pairIds[pairs] = id;
-        pairTfs[pairs++] = tf;
-        if (tf > maxTf) maxTf = tf;
+      const src = from && sourceOf(from.segment);
+      if (src) {
+        // The same pairs in the same order, renumbered into this segment's dictionary.
+        const { dictionary, start, ids, tfs } = src.lists;
+        for (let i = start[from.local]; i < start[from.local + 1]; i++) {
+          const t = ids[i];
+          if (src.ids[t] < 0) src.ids[t] = counter.termId(dictionary[t]);
+          addPair(src.ids[t], tfs[i]);
+        }
+      } else {
+        counter.add(indexText(unit.context, segments));
+        for (const id of counter.seen) addPair(id, counter.count(id));
       }
       termStarts[u + 1] = pairs;
       const o = u * UNIT_FIELDS;
