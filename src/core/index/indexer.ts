@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
 import type { Encoder, DocInput, DocEncoding } from '../model/encoder';
-import type { DocEncoder } from '../model/worker-encoder';
+import { encodeEach, type DocEncoder } from '../model/worker-encoder';
 import type { Passage } from '../types';
 import { OrtGemm, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
@@ -104,7 +104,8 @@ export interface IndexerOptions {
   /** Passages encoded per batch (bounded memory). */
   batchPassages?: number;
   /**
-   * Where batches are encoded: a worker (BackgroundEncoder) or the encoder itself (default).
+   * Where batches are encoded: a worker (BackgroundEncoder) or the encoder itself, one passage a
+   * model run (default).
    * Up to `inFlight` batches are being encoded while the next files are read and extracted.
    */
   docEncoder?: DocEncoder;
@@ -185,7 +186,9 @@ export async function buildIndex(
   // past its 600 MB bound, with two batches in flight.
   const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
-  const docEncoder = options.docEncoder ?? encoder;
+  // In-thread, passages are encoded one a model run as on the worker (worker-encoder.ts): the
+  // vectors then do not depend on where or in which batch a passage was encoded.
+  const docEncoder: DocEncoder = options.docEncoder ?? { encodeDocs: (docs) => encodeEach(encoder, docs) };
   const stats: IndexStats = {
     files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
     codecTrained: false, centroids: 0, seconds: 0,
