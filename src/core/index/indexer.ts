@@ -28,6 +28,14 @@ import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index
 /** Token vectors the codec is trained on, about (4 a centroid at MAX_INDEX_CENTROIDS). */
 const TRAIN_SAMPLE_TOKENS = 32768;
 /**
+ * Share of the workspace's encoder tokens the sample takes at most, so that the codec trains
+ * (on this thread) while the encoder works through the rest; a sample of the whole workspace
+ * left the encoder idle during training (the 1k speed-bench workspace was sampled whole).
+ */
+const MAX_SAMPLE_OF_WORKSPACE = 0.25;
+/** Smallest sample worth leaving the rest for: a workspace this small is sampled whole. */
+const MIN_TRAIN_SAMPLE_TOKENS = 4096;
+/**
  * At most this many centroids, whatever the index's size (ColBERTv2's rule, 16·√tokens, asks for
  * 16384 from 1 M vectors on). Every vector committed is compared with every centroid, so the
  * assignment costs tokens × centroids: capped, it stays a small share of encoding (8192 × 128
@@ -43,6 +51,11 @@ const MAX_INDEX_CENTROIDS = 8192;
  */
 const SAMPLE_UNIT_SHARE = 0.25;
 const KMEANS_ITERATIONS = 6;
+/**
+ * Encoder tokens of the batches that may wait, encoded, for the codec while it trains (beyond the
+ * usual `inFlight`): 64k tokens ≈ 25 MB of float vectors.
+ */
+const TRAINING_BACKLOG_TOKENS = 65536;
 const CODEC_SEED = 12345;
 
 export interface SourceFile {
@@ -312,6 +325,7 @@ export async function buildIndex(
 
     // 2. Training: a seeded random sample of the files, encoded now and kept for the commit.
     const sampled = new Map<SourceFile, Extracted | undefined>();
+    let training: Promise<ResidualCodec> | undefined;
     if (!codec) {
       const rand = mulberry32(CODEC_SEED);
       const order = Array.from(list.keys());
@@ -339,8 +353,10 @@ export async function buildIndex(
         out.push(done);
         while (out.length >= inFlight) await out.shift();
       };
-      const target = options.trainSampleTokens ?? TRAIN_SAMPLE_TOKENS;
-      // A workspace about the sample's size or smaller is sampled whole.
+      // At most a quarter of the workspace (the codec trains while the rest is encoded), at
+      // least MIN_TRAIN_SAMPLE_TOKENS: a workspace that small or smaller is sampled whole.
+      const target = options.trainSampleTokens
+        ?? Math.max(MIN_TRAIN_SAMPLE_TOKENS, Math.min(TRAIN_SAMPLE_TOKENS, Math.round(MAX_SAMPLE_OF_WORKSPACE * estimate.total())));
       const share = Math.min(1, Math.max(SAMPLE_UNIT_SHARE, target / Math.max(1, estimate.total())));
       let tokens = 0;
       let visited = 0;
@@ -364,12 +380,21 @@ export async function buildIndex(
         progress();
       }
       if (visited === order.length && tokens < target) {
-        // Every file seen and still short (the size estimate was high): the whole workspace.
+        // Every file seen and still short (the size estimate was high, or the draw of units was
+        // thin): more of the same files' units, up to the target — not the whole workspace,
+        // which would leave nothing to encode while the codec trains.
         if (batch.length > 0) await encodeSample();
         while (out.length > 0) await out.shift();
         for (const x of sampled.values()) {
-          if (!x) continue;
-          const rest = x.items.flatMap((item, k) => (x.encodings[k] ? [] : [k]));
+          if (!x || tokens >= target) continue;
+          const rest: number[] = [];
+          for (let k = 0; k < x.items.length && tokens < target; k++) {
+            if (x.encodings[k]) continue;
+            rest.push(k);
+            tokens += encoder.sequenceLength(x.items[k].input);
+          }
+          // (Counted in `tokens`, so that the vectors-per-token ratio below is the sample's: they were
+          // not, which doubled the centroids of a workspace sampled whole, 4096 instead of 2048 at 57k vectors.)
           if (rest.length === 0) continue;
           batch.push({ x, chosen: rest });
           batchCount += rest.length;
@@ -390,14 +415,21 @@ export async function buildIndex(
       // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
       const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
       const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
-      codec = n > 0
-        ? await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul, trainedOnTokens: 0 })
-        : emptyCodec(encoder.dim);
+      // Not awaited: the codec trains on this thread between its matrix products while the loop
+      // below goes on reading files and feeding the encoder; their batches wait for it to commit.
+      training = n > 0
+        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul, trainedOnTokens: 0 })
+        : Promise.resolve(emptyCodec(encoder.dim));
+      training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
       stats.codecTrained = true;
     }
 
     // 3. In file order: copy reused files' compressed vectors, encode and compress the others.
-    const store = new CompressedStoreBuilder(codec);
+    // The store exists once the codec does (at once when it is the previous index's).
+    let store = codec && new CompressedStoreBuilder(codec);
+    const storeReady: Promise<CompressedStoreBuilder> = store
+      ? Promise.resolve(store)
+      : training!.then((c) => (codec = c, store = new CompressedStoreBuilder(c)));
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
     // Files whose passages wait for a batch, in file order.
@@ -406,19 +438,26 @@ export async function buildIndex(
     // Work committed to the new index strictly in file order: copies of unchanged files (ready at
     // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
     // are out at a time, which bounds both memory and how far extraction runs ahead.
-    const jobs: Array<{ encode: boolean; commit: Promise<() => Promise<void> | void> }> = [];
+    // While the codec trains, more batches may be out (TRAINING_BACKLOG_TOKENS), so that the
+    // encoder keeps working; they are committed once it is trained.
+    const jobs: Array<{ encode: boolean; tokens: number; commit: Promise<() => Promise<void> | void> }> = [];
     let encoding = 0;
+    let encodingTokens = 0;
+    const mustCommit = (maxEncoding: number): boolean =>
+      encoding > maxEncoding && (store !== undefined || maxEncoding === 0 || encodingTokens > TRAINING_BACKLOG_TOKENS);
     const settle = async (maxEncoding: number): Promise<void> => {
-      while (jobs.length > 0 && (!jobs[0].encode || encoding > maxEncoding)) {
+      while (jobs.length > 0 && (!jobs[0].encode || mustCommit(maxEncoding))) {
         const job = jobs.shift()!;
         if (job.encode) encoding--;
+        encodingTokens -= job.tokens;
         await (await job.commit)();
       }
     };
-    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>): Promise<void> => {
+    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>, tokens = 0): Promise<void> => {
       commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
-      jobs.push({ encode, commit });
+      jobs.push({ encode, tokens, commit });
       if (encode) encoding++;
+      encodingTokens += tokens;
       await settle(inFlight);
     };
 
@@ -433,7 +472,7 @@ export async function buildIndex(
       const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
       if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
       const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
-      await enqueue(true, encoded.then((vectors) => async () => {
+      await enqueue(true, Promise.all([encoded, storeReady]).then(([vectors, store]) => async () => {
         let k = 0;
         for (const { x, i } of todo) x.encodings[i] = vectors[k++];
         // The whole batch is compressed at once (one centroid-assignment product).
@@ -463,7 +502,7 @@ export async function buildIndex(
         }
         stats.sequenceTokens += sequenceTokens;
         progress();
-      }));
+      }), sequenceTokens);
     };
 
     const reuse = async (prev: IndexedFile, now: Partial<IndexedFile>): Promise<void> => {
@@ -472,7 +511,7 @@ export async function buildIndex(
         const first = units.length;
         for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
           const old = reusing!.units[u];
-          const at = store.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
+          const at = store!.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
           units.push({ ...old, tokenFirst: at });
         }
         indexedFiles.push({ ...prev, ...now, unitFirst: first });
@@ -510,7 +549,8 @@ export async function buildIndex(
     if (pending.length > 0) await flush();
     await settle(0);
     await gate(); // a cancel during the last batches still counts: the caller keeps its old index
-    const frozen = store.freeze();
+    const frozen = (await storeReady).freeze();
+    codec = frozen.codec;
     if (stats.codecTrained) codec.trainedOnTokens = frozen.count;
     else encodedSinceTraining += stats.tokensEncoded;
     stats.units = units.length;
