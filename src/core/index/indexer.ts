@@ -7,11 +7,13 @@
 // The compression codec (centroids, bucket tables) is the previous index's as long as the index
 // has not outgrown it. Otherwise (first build, or retraining) every file is encoded again: a
 // sampling phase first reads files in a seeded random order and encodes a random share of their
-// units until about TRAIN_SAMPLE_TOKENS vectors are in hand, trains the codec on them, and the
-// streaming loop then commits those files (their sampled units from the kept encodings, not
-// encoded twice; the rest encoded then) and the other files as they come. Memory stays bounded:
-// the sample's vectors and the extracted units of the files it visited (about
-// TRAIN_SAMPLE_TOKENS / SAMPLE_UNIT_SHARE tokens' worth), plus the batches in flight.
+// units until about TRAIN_SAMPLE_TOKENS vectors (at most a quarter of the workspace) are in
+// hand, and starts training the codec on them; meanwhile the streaming loop goes on encoding,
+// and commits, once the codec is trained, those files (their sampled units from the kept
+// encodings, not encoded twice; the rest encoded then) and the other files as they come.
+// Memory stays bounded: the sample's vectors and the extracted units of the files it visited
+// (about TRAIN_SAMPLE_TOKENS / SAMPLE_UNIT_SHARE tokens' worth), plus the batches in flight
+// (while the codec trains, up to TRAINING_BACKLOG_TOKENS of them).
 import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
@@ -200,9 +202,10 @@ export async function buildIndex(
   options: IndexerOptions = {},
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
-  // 64 passages a batch. 256 padded less (the encoder sorts a batch by length before cutting it
-  // into model batches) but raised the hostile-workspace test's peak RSS from ~570 to ~600–635 MB,
-  // past its 600 MB bound, with two batches in flight.
+  // 64 passages a batch. Passages are encoded one a model run (worker-encoder.ts), so a bigger
+  // request no longer pads less; the hostile-workspace test's peak RSS (~570 MB, 600–635 MB with
+  // 256-passage requests) came mostly from onnxruntime's arena sized for model batches of 32
+  // padded passages (+137 MB for 32 × 180 tokens, +28 MB one at a time): ~460 MB now.
   const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
   // In-thread, passages are encoded one a model run as on the worker (worker-encoder.ts): the
