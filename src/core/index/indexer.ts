@@ -329,12 +329,20 @@ export async function buildIndex(
 
   const ownGemm = options.matmul ? undefined : await OrtGemm.create();
   const matmul = options.matmul ?? ownGemm!;
+  // Training runs beside the loop: when the build ends early (cancelled, failed) its next
+  // product fails instead of reaching a disposed session, and the build waits for it to stop.
+  let ended = false;
+  const stopped = (): Promise<never> => Promise.reject(new Error('indexing ended'));
+  const trainingMatmul: MatMulT = {
+    multiplyT: (a, m, b, n, k) => (ended ? stopped() : matmul.multiplyT(a, m, b, n, k)),
+    argmaxT: matmul.argmaxT && ((a, m, b, n, k) => (ended ? stopped() : matmul.argmaxT!(a, m, b, n, k))),
+  };
+  let training: Promise<ResidualCodec> | undefined;
   try {
     progress(); // the totals, before the first file (which may wait at a closed pause gate)
 
     // 2. Training: a seeded random sample of the files, encoded now and kept for the commit.
     const sampled = new Map<SourceFile, Extracted | undefined>();
-    let training: Promise<ResidualCodec> | undefined;
     if (!codec) {
       const rand = mulberry32(CODEC_SEED);
       const order = Array.from(list.keys());
@@ -427,7 +435,7 @@ export async function buildIndex(
       // Not awaited: the codec trains on this thread between its matrix products while the loop
       // below goes on reading files and feeding the encoder; their batches wait for it to commit.
       training = n > 0
-        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul, trainedOnTokens: 0 })
+        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: trainingMatmul, trainedOnTokens: 0 })
         : Promise.resolve(emptyCodec(encoder.dim));
       training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
       stats.codecTrained = true;
@@ -439,6 +447,7 @@ export async function buildIndex(
     const storeReady: Promise<CompressedStoreBuilder> = store
       ? Promise.resolve(store)
       : training!.then((c) => (codec = c, store = new CompressedStoreBuilder(c)));
+    storeReady.catch(() => {}); // as `training`
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
     // Files whose passages wait for a batch, in file order.
@@ -569,6 +578,8 @@ export async function buildIndex(
     progress(true);
     return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units, store: frozen, encodedSinceTraining }, stats };
   } finally {
+    ended = true;
+    await training?.catch(() => {});
     await ownGemm?.dispose();
   }
 }
