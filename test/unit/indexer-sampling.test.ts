@@ -9,6 +9,7 @@ import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
 import { Encoder, type DocInput } from '../../src/core/model/encoder';
 import type { DocEncoder } from '../../src/core/model/worker-encoder';
 import { jsMatMulT } from '../../src/core/gemm';
+import { centroidCountFor } from '../../src/core/index/residual-codec';
 
 const page = (i: number): string =>
   `# Page ${i}\n\nThe server drains open connections before it stops, so requests are not dropped (${i}).\n\n## Caching ${i}\n\nResponses are cached for ten minutes unless the header says otherwise (${i}).\n`;
@@ -78,6 +79,17 @@ describe('buildIndex codec training sample', () => {
     assert.equal(c.index.store.codec, b.index.store.codec);
     assert.deepEqual([c.stats.filesRead, c.stats.filesEncoded, c.stats.filesReused], [1, 1, 11]);
     assert.equal(c.index.encodedSinceTraining, c.stats.tokensEncoded);
+  });
+
+  it('a sample topped up from the files it visited counts those units: centroids sized to the index, not more', async () => {
+    const whole = await buildIndex('/virtual', listing(40, []), encoder, undefined, { matmul: jsMatMulT });
+    // A target of 40% of the tokens: every file is visited with that share of its units, the
+    // sample falls short and is topped up from the same files (uncounted, those units made
+    // 1024 centroids of 1760 vectors here instead of 512).
+    const tokens = whole.stats.sequenceTokens;
+    const { index, stats } = await buildIndex('/virtual', listing(40, []), encoder, undefined, { matmul: jsMatMulT, trainSampleTokens: Math.round(0.4 * tokens) });
+    assert.equal(index.store.count, whole.index.store.count);
+    assert.equal(stats.centroids, centroidCountFor(index.store.count), `${stats.centroids} centroids for ${index.store.count} vectors`);
   });
 
   it('an async iterable is listed first and indexes as the list does', async () => {

@@ -1,5 +1,5 @@
-// Encoding on the worker thread gives the vectors of in-thread encoding, bit for bit, in input
-// order; a worker that cannot load its model falls back to the caller's thread with a logged
+// Encoding on the worker thread gives the vectors of in-thread encoding one passage at a time
+// (encodeEach, what indexing uses), bit for bit, in input order; a worker that cannot load its model falls back to the caller's thread with a logged
 // reason (and still gives the same vectors). Shipped model, passages of the fixture README.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import { defaultModelDir } from '../../src/core/engine';
 import { extractPassages } from '../../src/core/extract/index';
 import { unitsForPassage } from '../../src/core/index/indexer';
 import { Encoder, type DocEncoding, type DocInput } from '../../src/core/model/encoder';
-import { BackgroundEncoder, WorkerEncoder } from '../../src/core/model/worker-encoder';
+import { BackgroundEncoder, WorkerEncoder, encodeEach } from '../../src/core/model/worker-encoder';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workspace');
 
@@ -40,7 +40,7 @@ describe('encoding on a worker thread', () => {
   });
 
   it('gives the same vectors as in-thread encoding, in input order, for concurrent requests', async () => {
-    const expected = await encoder.encodeDocs(inputs);
+    const expected = await encodeEach(encoder, inputs);
     const worker = await WorkerEncoder.start(encoder);
     try {
       // Two requests in flight at once, the second a reversed copy: answers keep their own order.
@@ -55,6 +55,15 @@ describe('encoding on a worker thread', () => {
     await assert.rejects(worker.encodeDocs(inputs), /disposed/);
   });
 
+  it('a worker started with a model batch of 32 gives the vectors of one encodeDocs call', async () => {
+    const worker = await WorkerEncoder.start(encoder, { batchSize: 32 });
+    try {
+      sameEncodings(await worker.encodeDocs(inputs), await encoder.encodeDocs(inputs));
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   it('BackgroundEncoder: a worker that cannot load the model falls back to this thread, with a reason', async () => {
     const logs: string[] = [];
     // The same encoder, but pointing the worker at a folder with no model in it.
@@ -62,7 +71,7 @@ describe('encoding on a worker thread', () => {
     const bg = new BackgroundEncoder(broken, { log: (m) => logs.push(m), useWorker: true });
     try {
       assert.equal(bg.mode, 'worker');
-      sameEncodings(await bg.encodeDocs(inputs), await encoder.encodeDocs(inputs));
+      sameEncodings(await bg.encodeDocs(inputs), await encodeEach(encoder, inputs));
       assert.equal(bg.mode, 'in-thread');
       assert.equal(logs.length, 1, logs.join('\n'));
       assert.match(logs[0], /encoding worker could not start .*; encoding on the main thread instead/);
@@ -75,7 +84,7 @@ describe('encoding on a worker thread', () => {
     const logs: string[] = [];
     const bg = new BackgroundEncoder(encoder, { log: (m) => logs.push(m), useWorker: true });
     try {
-      sameEncodings(await bg.encodeDocs(inputs.slice(0, 3)), await encoder.encodeDocs(inputs.slice(0, 3)));
+      sameEncodings(await bg.encodeDocs(inputs.slice(0, 3)), await encodeEach(encoder, inputs.slice(0, 3)));
       assert.equal(bg.mode, 'worker');
       assert.deepEqual(logs, []);
     } finally {

@@ -5,6 +5,7 @@
 // candidate pipeline at several nprobe / ncandidates settings.
 import { WorkspaceSearch } from '../engine';
 import { unitsForPassage } from '../index/indexer';
+import { encodeEach } from '../model/worker-encoder';
 import { extractPassages } from '../extract/index';
 import { FloatTokenStoreBuilder, type FloatTokenStore } from '../index/token-store';
 import { CompressedTokenStore } from '../index/compressed-store';
@@ -20,7 +21,11 @@ const SETTINGS: PruningOptions[] = [
   { nprobe: 8, ncandidates: 256 }, { nprobe: 8, ncandidates: 512 }, { nprobe: 16, ncandidates: 1024 },
 ];
 
-/** The workspace's units encoded again, in index order, kept as exact float32 vectors. */
+/**
+ * The workspace's units encoded again, in index order, kept as exact float32 vectors — one
+ * passage a model run, as indexing encodes them (encodeEach), so that the comparison measures
+ * the compression alone, not padding's effect on the encoder's output.
+ */
 async function exactStore(ws: WorkspaceSearch): Promise<{ store: FloatTokenStore; units: IndexedUnit[] }> {
   const b = new FloatTokenStoreBuilder(ws.encoder.dim);
   const units: IndexedUnit[] = [];
@@ -28,7 +33,7 @@ async function exactStore(ws: WorkspaceSearch): Promise<{ store: FloatTokenStore
     const items = extractPassages(f.path, ws.fileText(f.path)).flatMap((p) => unitsForPassage(ws.encoder, p));
     for (let k = 0; k < items.length; k += 64) {
       const batch = items.slice(k, k + 64);
-      const enc = await ws.encoder.encodeDocs(batch.map((i) => i.input));
+      const enc = await encodeEach(ws.encoder, batch.map((i) => i.input));
       enc.forEach((e, i) => units.push({ ...batch[i].unit, tokenFirst: b.add(e.vectors, e.starts, e.ends), tokenCount: e.count }));
     }
   }

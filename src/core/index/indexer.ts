@@ -7,16 +7,18 @@
 // The compression codec (centroids, bucket tables) is the previous index's as long as the index
 // has not outgrown it. Otherwise (first build, or retraining) every file is encoded again: a
 // sampling phase first reads files in a seeded random order and encodes a random share of their
-// units until about TRAIN_SAMPLE_TOKENS vectors are in hand, trains the codec on them, and the
-// streaming loop then commits those files (their sampled units from the kept encodings, not
-// encoded twice; the rest encoded then) and the other files as they come. Memory stays bounded:
-// the sample's vectors and the extracted units of the files it visited (about
-// TRAIN_SAMPLE_TOKENS / SAMPLE_UNIT_SHARE tokens' worth), plus the batches in flight.
+// units until about TRAIN_SAMPLE_TOKENS vectors (at most a quarter of the workspace) are in
+// hand, and starts training the codec on them; meanwhile the streaming loop goes on encoding,
+// and commits, once the codec is trained, those files (their sampled units from the kept
+// encodings, not encoded twice; the rest encoded then) and the other files as they come.
+// Memory stays bounded: the sample's vectors and the extracted units of the files it visited
+// (about TRAIN_SAMPLE_TOKENS / SAMPLE_UNIT_SHARE tokens' worth), plus the batches in flight
+// (while the codec trains, up to TRAINING_BACKLOG_TOKENS of them).
 import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
 import type { Encoder, DocInput, DocEncoding } from '../model/encoder';
-import type { DocEncoder } from '../model/worker-encoder';
+import { encodeEach, type DocEncoder } from '../model/worker-encoder';
 import type { Passage } from '../types';
 import { OrtGemm, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
@@ -29,6 +31,14 @@ import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index
 
 /** Token vectors the codec is trained on, about (4 a centroid at MAX_INDEX_CENTROIDS). */
 const TRAIN_SAMPLE_TOKENS = 32768;
+/**
+ * Share of the workspace's encoder tokens the sample takes at most, so that the codec trains
+ * (on this thread) while the encoder works through the rest; a sample of the whole workspace
+ * left the encoder idle during training (the 1k speed-bench workspace was sampled whole).
+ */
+const MAX_SAMPLE_OF_WORKSPACE = 0.25;
+/** Smallest sample worth leaving the rest for: a workspace this small is sampled whole. */
+const MIN_TRAIN_SAMPLE_TOKENS = 4096;
 /**
  * At most this many centroids, whatever the index's size (ColBERTv2's rule, 16·√tokens, asks for
  * 16384 from 1 M vectors on). Every vector committed is compared with every centroid, so the
@@ -44,7 +54,18 @@ const MAX_INDEX_CENTROIDS = 8192;
  * quarter of the units of 4× as many files (0.920 / 0.917 sampling units across all files).
  */
 const SAMPLE_UNIT_SHARE = 0.25;
-const KMEANS_ITERATIONS = 6;
+/**
+ * Passes of k-means. With a few sample points a centroid (about 5 on fastify: 4096 centroids,
+ * 26k sample vectors) more passes fit the centroids to the sample rather than to the index:
+ * fastify's top-10 agreement of compressed with exact MaxSim was 0.930 after 2 or 4 passes,
+ * 0.920 after 6; and each pass costs sample × centroids multiply-adds, which the encoder waits for.
+ */
+const KMEANS_ITERATIONS = 2;
+/**
+ * Encoder tokens of the batches that may wait, encoded, for the codec while it trains (beyond the
+ * usual `inFlight`): 64k tokens ≈ 25 MB of float vectors.
+ */
+const TRAINING_BACKLOG_TOKENS = 65536;
 const CODEC_SEED = 12345;
 
 export interface SourceFile {
@@ -106,7 +127,8 @@ export interface IndexerOptions {
   /** Passages encoded per batch (bounded memory). */
   batchPassages?: number;
   /**
-   * Where batches are encoded: a worker (BackgroundEncoder) or the encoder itself (default).
+   * Where batches are encoded: a worker (BackgroundEncoder) or the encoder itself, one passage a
+   * model run (default).
    * Up to `inFlight` batches are being encoded while the next files are read and extracted.
    */
   docEncoder?: DocEncoder;
@@ -182,12 +204,15 @@ export async function buildIndex(
   options: IndexerOptions = {},
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
-  // 64 passages a batch. 256 padded less (the encoder sorts a batch by length before cutting it
-  // into model batches) but raised the hostile-workspace test's peak RSS from ~570 to ~600–635 MB,
-  // past its 600 MB bound, with two batches in flight.
+  // 64 passages a batch. Passages are encoded one a model run (worker-encoder.ts), so a bigger
+  // request no longer pads less; the hostile-workspace test's peak RSS (~570 MB, 600–635 MB with
+  // 256-passage requests) came mostly from onnxruntime's arena sized for model batches of 32
+  // padded passages (+137 MB for 32 × 180 tokens, +28 MB one at a time): ~460 MB now.
   const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
-  const docEncoder = options.docEncoder ?? encoder;
+  // In-thread, passages are encoded one a model run as on the worker (worker-encoder.ts): the
+  // vectors then do not depend on where or in which batch a passage was encoded.
+  const docEncoder: DocEncoder = options.docEncoder ?? { encodeDocs: (docs) => encodeEach(encoder, docs) };
   const stats: IndexStats = {
     files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
     codecTrained: false, centroids: 0, seconds: 0,
@@ -306,6 +331,15 @@ export async function buildIndex(
 
   const ownGemm = options.matmul ? undefined : await OrtGemm.create();
   const matmul = options.matmul ?? ownGemm!;
+  // Training runs beside the loop: when the build ends early (cancelled, failed) its next
+  // product fails instead of reaching a disposed session, and the build waits for it to stop.
+  let ended = false;
+  const stopped = (): Promise<never> => Promise.reject(new Error('indexing ended'));
+  const trainingMatmul: MatMulT = {
+    multiplyT: (a, m, b, n, k) => (ended ? stopped() : matmul.multiplyT(a, m, b, n, k)),
+    argmaxT: matmul.argmaxT && ((a, m, b, n, k) => (ended ? stopped() : matmul.argmaxT!(a, m, b, n, k))),
+  };
+  let training: Promise<ResidualCodec> | undefined;
   try {
     progress(); // the totals, before the first file (which may wait at a closed pause gate)
 
@@ -338,8 +372,10 @@ export async function buildIndex(
         out.push(done);
         while (out.length >= inFlight) await out.shift();
       };
-      const target = options.trainSampleTokens ?? TRAIN_SAMPLE_TOKENS;
-      // A workspace about the sample's size or smaller is sampled whole.
+      // At most a quarter of the workspace (the codec trains while the rest is encoded), at
+      // least MIN_TRAIN_SAMPLE_TOKENS: a workspace that small or smaller is sampled whole.
+      const target = options.trainSampleTokens
+        ?? Math.max(MIN_TRAIN_SAMPLE_TOKENS, Math.min(TRAIN_SAMPLE_TOKENS, Math.round(MAX_SAMPLE_OF_WORKSPACE * estimate.total())));
       const share = Math.min(1, Math.max(SAMPLE_UNIT_SHARE, target / Math.max(1, estimate.total())));
       let tokens = 0;
       let visited = 0;
@@ -363,12 +399,21 @@ export async function buildIndex(
         progress();
       }
       if (visited === order.length && tokens < target) {
-        // Every file seen and still short (the size estimate was high): the whole workspace.
+        // Every file seen and still short (the size estimate was high, or the draw of units was
+        // thin): more of the same files' units, up to the target — not the whole workspace,
+        // which would leave nothing to encode while the codec trains.
         if (batch.length > 0) await encodeSample();
         while (out.length > 0) await out.shift();
         for (const x of sampled.values()) {
-          if (!x) continue;
-          const rest = x.items.flatMap((item, k) => (x.encodings[k] ? [] : [k]));
+          if (!x || tokens >= target) continue;
+          const rest: number[] = [];
+          for (let k = 0; k < x.items.length && tokens < target; k++) {
+            if (x.encodings[k]) continue;
+            rest.push(k);
+            tokens += encoder.sequenceLength(x.items[k].input);
+          }
+          // (Counted in `tokens`, so that the vectors-per-token ratio below is the sample's: they were
+          // not, which doubled the centroids of a workspace sampled whole, 4096 instead of 2048 at 57k vectors.)
           if (rest.length === 0) continue;
           batch.push({ x, chosen: rest });
           batchCount += rest.length;
@@ -389,16 +434,24 @@ export async function buildIndex(
       // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
       const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
       const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
-      codec = n > 0
-        ? await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul, trainedOnTokens: 0 })
-        : emptyCodec(encoder.dim);
+      // Not awaited: the codec trains on this thread between its matrix products while the loop
+      // below goes on reading files and feeding the encoder; their batches wait for it to commit.
+      training = n > 0
+        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: trainingMatmul, trainedOnTokens: 0 })
+        : Promise.resolve(emptyCodec(encoder.dim));
+      training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
       stats.codecTrained = true;
     }
 
     // 3. In file order: keep reused files' compressed vectors where they are in the previous
     // store (the new store is the previous one's parts plus one new part), encode and compress
-    // the others into the new part.
-    const store = new CompressedStoreBuilder(codec, 4096, reusing?.store);
+    // the others into the new part. The store exists once the codec does (at once when it is the
+    // previous index's; a retrained codec reuses nothing).
+    let store = codec && new CompressedStoreBuilder(codec, 4096, reusing?.store);
+    const storeReady: Promise<CompressedStoreBuilder> = store
+      ? Promise.resolve(store)
+      : training!.then((c) => (codec = c, store = new CompressedStoreBuilder(c)));
+    storeReady.catch(() => {}); // as `training`
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
     // Files whose passages wait for a batch, in file order.
@@ -407,19 +460,26 @@ export async function buildIndex(
     // Work committed to the new index strictly in file order: copies of unchanged files (ready at
     // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
     // are out at a time, which bounds both memory and how far extraction runs ahead.
-    const jobs: Array<{ encode: boolean; commit: Promise<() => Promise<void> | void> }> = [];
+    // While the codec trains, more batches may be out (TRAINING_BACKLOG_TOKENS), so that the
+    // encoder keeps working; they are committed once it is trained.
+    const jobs: Array<{ encode: boolean; tokens: number; commit: Promise<() => Promise<void> | void> }> = [];
     let encoding = 0;
+    let encodingTokens = 0;
+    const mustCommit = (maxEncoding: number): boolean =>
+      encoding > maxEncoding && (store !== undefined || maxEncoding === 0 || encodingTokens > TRAINING_BACKLOG_TOKENS);
     const settle = async (maxEncoding: number): Promise<void> => {
-      while (jobs.length > 0 && (!jobs[0].encode || encoding > maxEncoding)) {
+      while (jobs.length > 0 && (!jobs[0].encode || mustCommit(maxEncoding))) {
         const job = jobs.shift()!;
         if (job.encode) encoding--;
+        encodingTokens -= job.tokens;
         await (await job.commit)();
       }
     };
-    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>): Promise<void> => {
+    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>, tokens = 0): Promise<void> => {
       commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
-      jobs.push({ encode, commit });
+      jobs.push({ encode, tokens, commit });
       if (encode) encoding++;
+      encodingTokens += tokens;
       await settle(inFlight);
     };
 
@@ -434,7 +494,7 @@ export async function buildIndex(
       const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
       if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
       const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
-      await enqueue(true, encoded.then((vectors) => async () => {
+      await enqueue(true, Promise.all([encoded, storeReady]).then(([vectors, store]) => async () => {
         let k = 0;
         for (const { x, i } of todo) x.encodings[i] = vectors[k++];
         // The whole batch is compressed at once (one centroid-assignment product).
@@ -464,7 +524,7 @@ export async function buildIndex(
         }
         stats.sequenceTokens += sequenceTokens;
         progress();
-      }));
+      }), sequenceTokens);
     };
 
     const reuse = async (prev: IndexedFile, now: Partial<IndexedFile>): Promise<void> => {
@@ -473,7 +533,7 @@ export async function buildIndex(
         const first = units.length;
         for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
           const old = reusing!.units[u];
-          const at = store.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
+          const at = store!.addFrom(reusing!.store, old.tokenFirst, old.tokenCount);
           units.push(relocateUnit(old, at));
         }
         indexedFiles.push({ ...prev, ...now, unitFirst: first });
@@ -511,7 +571,8 @@ export async function buildIndex(
     if (pending.length > 0) await flush();
     await settle(0);
     await gate(); // a cancel during the last batches still counts: the caller keeps its old index
-    let frozen = store.freeze();
+    let frozen = (await storeReady).freeze();
+    codec = frozen.codec;
     let liveUnits: IndexedUnit[] = units;
     // The previous vectors of changed and deleted files are dead space in the kept parts.
     const from = compactionStart(frozen, liveUnits);
@@ -526,6 +587,8 @@ export async function buildIndex(
     progress(true);
     return { index: { root, modelFingerprint: encoder.fingerprint, files: indexedFiles, units: liveUnits, store: frozen, encodedSinceTraining }, stats };
   } finally {
+    ended = true;
+    await training?.catch(() => {});
     await ownGemm?.dispose();
   }
 }

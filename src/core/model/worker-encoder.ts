@@ -3,6 +3,12 @@
 // lives) for seconds at a time. Here the model runs in one worker (its own session, one intra-op
 // thread) fed bounded batches, while the caller keeps scanning, extracting and answering.
 //
+// Indexing runs the model on one passage at a time (INDEX_MODEL_BATCH), with no padding. On one
+// CPU thread batching buys nothing for this small model and padding costs a lot: on the 1k
+// speed-bench workspace (57k vectors, passages of 37–180 tokens) the encoder gave 9.6k vectors/s
+// in requests of 64 passages cut into model batches of 32, 21k/s with the whole workspace
+// length-sorted in one request, and 29.5k/s one passage at a time, whatever the request size.
+//
 // The worker entry is dist/encode-worker.js next to the bundle, or src/core/model/encode-worker.ts
 // under tsx (loaded through tsx's require hook). When the worker cannot start or dies, encoding
 // falls back to the caller's thread with a logged reason: slower to live with, never wrong.
@@ -19,7 +25,20 @@ export interface DocEncoder {
 /** Set to 0 to encode on the caller's thread (comparisons, debugging). */
 export const WORKER_ENV = 'EVIDENCE_SEARCH_ENCODE_WORKER';
 
+/** Passages a model run takes when indexing: one, so that nothing is padded (see above). */
+export const INDEX_MODEL_BATCH = 1;
+
 class WorkerFailed extends Error {}
+
+/**
+ * Encodes on the caller's thread exactly as the worker does (one passage a model run): a worker
+ * that fails mid-index must not leave vectors of two slightly different numerics in one index.
+ */
+export async function encodeEach(encoder: Encoder, docs: readonly DocInput[]): Promise<DocEncoding[]> {
+  const out: DocEncoding[] = [];
+  for (let i = 0; i < docs.length; i += INDEX_MODEL_BATCH) out.push(...(await encoder.encodeDocs(docs.slice(i, i + INDEX_MODEL_BATCH))));
+  return out;
+}
 
 function workerSource(): { code: string; eval: boolean } {
   const bundled = path.join(__dirname, 'encode-worker.js');
@@ -58,12 +77,15 @@ export class WorkerEncoder implements DocEncoder {
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
   }
 
-  /** Starts the worker and waits until its model is loaded; rejects when it cannot. */
-  static async start(encoder: Encoder, options: { threads?: number } = {}): Promise<WorkerEncoder> {
+  /**
+   * Starts the worker and waits until its model is loaded; rejects when it cannot. The worker's
+   * model runs take `batchSize` passages (default INDEX_MODEL_BATCH, as encodeEach).
+   */
+  static async start(encoder: Encoder, options: { threads?: number; batchSize?: number } = {}): Promise<WorkerEncoder> {
     const src = workerSource();
     const worker = new Worker(src.code, {
       eval: src.eval,
-      workerData: { modelDir: encoder.modelDir, threads: options.threads ?? 1 },
+      workerData: { modelDir: encoder.modelDir, threads: options.threads ?? 1, batchSize: options.batchSize ?? INDEX_MODEL_BATCH },
       stdout: false,
       stderr: false,
     });
@@ -147,14 +169,14 @@ export class BackgroundEncoder implements DocEncoder {
 
   async encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
     const w = this.inThread ? undefined : await this.startWorker();
-    if (!w) return this.encoder.encodeDocs(docs);
+    if (!w) return encodeEach(this.encoder, docs);
     this.clearIdle();
     try {
       return await w.encodeDocs(docs);
     } catch (e) {
       if (!(e instanceof WorkerFailed) || this.disposed) throw e;
       this.fallBack(e.message);
-      return this.encoder.encodeDocs(docs);
+      return encodeEach(this.encoder, docs);
     } finally {
       if (!w.busy) this.armIdle();
     }
