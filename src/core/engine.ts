@@ -6,7 +6,8 @@ import { Encoder } from './model/encoder';
 import { BackgroundEncoder, type DocEncoder } from './model/worker-encoder';
 import { formatProgress } from './index/progress-text';
 import { buildIndex, contentHash, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
-import { loadIndex, saveIndex } from './index/index-file';
+import { loadIndex, saveIndex, writeSpillSegment } from './index/index-file';
+import type { SegmentContent } from './index/segment-file';
 import type { IndexedFile, WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
 import type { QueryEncoding } from './model/encoder';
@@ -365,6 +366,8 @@ async function indexFolder(
   try {
     result = await buildIndex(root, files, encoder, previous, {
       extract: o.extract,
+      // A large build writes its vectors out as it goes (segments no manifest names until the save).
+      ...(indexDir ? { spill: (content: SegmentContent) => writeSpillSegment(indexDir, content) } : {}),
       signal,
       pauseGate: o.pauseGate,
       docEncoder: o.docEncoder ?? ownDocEncoder,

@@ -12,7 +12,7 @@ import { defaultModelDir } from '../../src/core/engine';
 import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
 import { Encoder } from '../../src/core/model/encoder';
 import { jsMatMulT } from '../../src/core/gemm';
-import { loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { loadIndex, saveIndex, writeSpillSegment } from '../../src/core/index/index-file';
 import { MAX_PARTS } from '../../src/core/index/compaction';
 import { StoredUnit } from '../../src/core/index/stored-unit';
 import { Bm25Index } from '../../src/core/search/bm25';
@@ -70,6 +70,53 @@ describe('segmented index store (v3)', () => {
 
   const build = async (files: SourceFile[], previous?: WorkspaceIndex): Promise<WorkspaceIndex> =>
     (await buildIndex(ROOT, files, encoder, previous, { matmul: jsMatMulT })).index;
+
+  it('a large build writes its vectors out as it goes: growing segments, the same index, kept as they are by the save', async () => {
+    const files = Array.from({ length: 40 }, (_, i) => page(i));
+    const plain = await build(files);
+    const dir = tmpDir();
+    const written: string[] = [];
+    const spilled = (await buildIndex(ROOT, files, encoder, undefined, {
+      matmul: jsMatMulT, batchPassages: 4, inFlight: 1, spillVectors: 100,
+      spill: (content) => {
+        const g = writeSpillSegment(dir, content);
+        written.push(g.ref.name);
+        return g;
+      },
+    })).index;
+    assert.ok(written.length >= 3, `segments written during the build: ${written.length}`);
+    const sizes = spilled.store.parts.filter((p) => p.kind === 'segment').map((p) => p.count);
+    for (let k = 1; k < sizes.length; k++) assert.ok(sizes[k] >= sizes.slice(0, k).reduce((a, b) => a + b, 0), `part ${k} (${sizes[k]}) at least all before it (${sizes})`);
+    assert.ok(spilled.store.parts.length <= MAX_PARTS);
+    assert.ok(spilled.units.filter((u) => u instanceof StoredUnit).length > spilled.units.length / 2, 'most units are served from their segment');
+    assert.deepEqual(contentOf(spilled), contentOf(plain), 'the same index as a build in memory');
+    assert.deepEqual(segmentsIn(dir), [...written].sort(), 'nothing is named by a manifest yet');
+    assert.ok(!fs.existsSync(path.join(dir, 'index.json')));
+    const saved = saveIndex(dir, spilled);
+    const named = manifestOf(dir).segments.map((s) => s.name);
+    for (const w of written) assert.ok(named.includes(w), `${w} is kept as it was written`);
+    assert.deepEqual(contentOf(load(dir, saved)), contentOf(plain));
+  });
+
+  it('a build abandoned after writing segments leaves the saved index as it was; the next save removes them', async () => {
+    const dir = tmpDir();
+    const files = Array.from({ length: 12 }, (_, i) => page(i));
+    const first = saveIndex(dir, await build(files));
+    const before = segmentsIn(dir);
+    const ac = new AbortController();
+    let writes = 0;
+    await assert.rejects(buildIndex(ROOT, files.map((f, i) => page(i, ` Version two of ${i}.`)), encoder, first, {
+      matmul: jsMatMulT, batchPassages: 2, inFlight: 1, spillVectors: 40, signal: ac.signal,
+      spill: (content) => {
+        if (++writes === 2) ac.abort();
+        return writeSpillSegment(dir, content);
+      },
+    }), /cancelled/);
+    assert.ok(segmentsIn(dir).length > before.length, 'segments were written');
+    assert.deepEqual(contentOf(load(dir, first)), contentOf(first), 'the saved index is the previous one');
+    saveIndex(dir, await build(files, load(dir, first)));
+    assert.deepEqual(segmentsIn(dir), manifestOf(dir).segments.map((s) => s.name).sort(), 'unnamed segments are gone after the next save');
+  });
 
   it('re-indexing one changed file appends one small segment; the old one is kept as it is and its stale units are not loaded', async () => {
     const dir = tmpDir();

@@ -3,9 +3,10 @@
 // compaction copies the live vectors of the parts it merges into one new part. Two triggers:
 // - dead space above DEAD_SHARE of all vectors: everything is rewritten (bounded disk and memory
 //   overhead: ids and norms of dead vectors stay resident, 3 B each);
-// - more than MAX_PARTS parts (many small edits): the parts after the first are merged, so the
-//   usual compaction rewrites only what was re-indexed since the last one, not the whole index
-//   (size-tiered, in two tiers: the big first segment and the recent small ones).
+// - more than MAX_PARTS parts (many small edits): the recent small parts are merged (size tiers:
+//   the longest run of trailing parts no bigger together than the part before them), so the
+//   usual compaction rewrites only what was re-indexed since the last one, not the whole index,
+//   nor the large segments a big first build writes as it goes.
 // A retrained codec needs neither: the indexer then builds a new store from scratch.
 import { CompressedStoreBuilder, CompressedTokenStore } from './compressed-store';
 import { relocateUnit } from './stored-unit';
@@ -29,7 +30,17 @@ export function compactionStart(store: CompressedTokenStore, units: readonly Ind
   if (dead > DEAD_SHARE * store.count) return 0;
   if (store.parts.length > MAX_PARTS) {
     const first = store.parts[0].count;
-    return live[0] < (1 - DEAD_SHARE) * first ? 0 : 1;
+    if (live[0] < (1 - DEAD_SHARE) * first) return 0;
+    // Size tiers: the longest run of trailing parts that together are no bigger than the part
+    // before them is merged (recent small edits, not a large build's earlier segments), and at
+    // least enough parts to come back to MAX_PARTS.
+    let from = store.parts.length;
+    let suffix = 0;
+    for (let p = store.parts.length - 1; p >= 1; p--) {
+      suffix += store.parts[p].count;
+      if (suffix <= store.parts[p - 1].count) from = p;
+    }
+    return Math.min(from, MAX_PARTS - 1);
   }
   return -1;
 }

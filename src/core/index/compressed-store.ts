@@ -12,7 +12,8 @@ import type { MatMulT } from '../gemm';
 import { nearestCentroids } from './kmeans';
 import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
-import type { Segment } from './segment-file';
+import type { Segment, SegmentContent } from './segment-file';
+import type { IndexedUnit } from './workspace-index';
 
 /**
  * Longest span a vector records. Word pieces are far shorter; only an [UNK] standing for a very
@@ -190,14 +191,19 @@ export class CompressedStoreBuilder {
   private starts: Int32Array;
   private lengths: Uint8Array;
   private readonly rowBytes: number;
-  /** Vectors in the new part. */
+  private readonly capacity: number;
+  /** Vectors in the new in-memory part. */
   private added = 0;
+  /** Parts already written out by spill(), after the base's, with their ids and lengths. */
+  private readonly spilled: Array<{ part: SegmentPart; centroidIds: Uint16Array; norms: Uint8Array }> = [];
+  private spilledCount = 0;
   /** Vectors of the base that some unit still uses (the rest is dead space). */
   baseLive = 0;
 
   constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore) {
     if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
     this.rowBytes = residualBytes(codec.dim);
+    this.capacity = capacity;
     this.centroidIds = new Uint16Array(capacity);
     this.norms = new Uint8Array(capacity);
     this.residuals = new Uint8Array(capacity * this.rowBytes);
@@ -205,9 +211,24 @@ export class CompressedStoreBuilder {
     this.lengths = new Uint8Array(capacity);
   }
 
-  /** Number of the next vector added (the base's vectors come first). */
+  /** Number of the next vector added (the base's and the spilled parts' vectors come first). */
   get count(): number {
-    return (this.base?.count ?? 0) + this.added;
+    return this.partBase + this.added;
+  }
+
+  /** Vectors in the in-memory part (what spill() would write out). */
+  get inMemory(): number {
+    return this.added;
+  }
+
+  /** Vectors written out by spill() so far. */
+  get spilledVectors(): number {
+    return this.spilledCount;
+  }
+
+  /** Number of the in-memory part's first vector in the whole store. */
+  private get partBase(): number {
+    return (this.base?.count ?? 0) + this.spilledCount;
   }
 
   private reserve(n: number): void {
@@ -240,7 +261,7 @@ export class CompressedStoreBuilder {
       this.lengths[first + k] = starts[k] < 0 ? 0 : Math.min(MAX_SPAN_LENGTH, Math.max(0, ends[k] - starts[k]));
     }
     this.added += n;
-    return (this.base?.count ?? 0) + first;
+    return this.partBase + first;
   }
 
   /**
@@ -263,20 +284,62 @@ export class CompressedStoreBuilder {
     this.starts.set(raw.starts, at);
     this.lengths.set(raw.lengths, at);
     this.added += n;
-    return (this.base?.count ?? 0) + at;
+    return this.partBase + at;
+  }
+
+  /**
+   * Writes the in-memory part out (`write` makes a segment of it) and goes on with an empty
+   * one, so that a large first build holds at most one part's codes and spans in memory.
+   * `units` are the units whose vectors are in that part, in token order, covering it; returns
+   * where each now is in the segment (unit number there).
+   */
+  spill(units: readonly IndexedUnit[], write: (content: SegmentContent) => Segment): { segment: Segment; local: number[] } | undefined {
+    const n = this.added;
+    if (n === 0) return undefined;
+    const base = this.partBase;
+    let at = base;
+    for (const u of units) {
+      if (u.tokenFirst !== at) throw new Error('spill: the units must cover the in-memory part in token order');
+      at += u.tokenCount;
+    }
+    if (at !== base + n) throw new Error('spill: the units must cover the in-memory part');
+    const segment = write({
+      residualBytes: this.rowBytes, tokens: n, centroidIds: this.centroidIds.subarray(0, n), norms: this.norms.subarray(0, n),
+      residuals: this.residuals.subarray(0, n * this.rowBytes), starts: this.starts.subarray(0, n), lengths: this.lengths.subarray(0, n),
+      units: units.map((u) => ({ unit: u, tokenFirst: u.tokenFirst - base, tokenCount: u.tokenCount })),
+    });
+    this.spilled.push({ part: { kind: 'segment', count: n, segment }, centroidIds: this.centroidIds.slice(0, n), norms: this.norms.slice(0, n) });
+    this.spilledCount += n;
+    this.added = 0;
+    this.centroidIds = new Uint16Array(this.capacity);
+    this.norms = new Uint8Array(this.capacity);
+    this.residuals = new Uint8Array(this.capacity * this.rowBytes);
+    this.starts = new Int32Array(this.capacity);
+    this.lengths = new Uint8Array(this.capacity);
+    return { segment, local: units.map((_, k) => k) };
   }
 
   freeze(): CompressedTokenStore {
     const n = this.added;
     const base = this.base;
     const tail: StorePart[] = n > 0 ? [{ kind: 'memory', count: n, residuals: this.residuals.slice(0, n * this.rowBytes), starts: this.starts.slice(0, n), lengths: this.lengths.slice(0, n) }] : [];
-    if (!base) return new CompressedTokenStore(this.codec, this.centroidIds.slice(0, n), this.norms.slice(0, n), tail);
-    const ids = new Uint16Array(base.count + n);
-    ids.set(base.centroidIds);
-    ids.set(this.centroidIds.subarray(0, n), base.count);
-    const norms = new Uint8Array(base.count + n);
-    norms.set(base.norms);
-    norms.set(this.norms.subarray(0, n), base.count);
-    return new CompressedTokenStore(this.codec, ids, norms, [...base.parts, ...tail]);
+    if (!base && this.spilled.length === 0) return new CompressedTokenStore(this.codec, this.centroidIds.slice(0, n), this.norms.slice(0, n), tail);
+    const total = this.partBase + n;
+    const ids = new Uint16Array(total);
+    const norms = new Uint8Array(total);
+    let at = 0;
+    if (base) {
+      ids.set(base.centroidIds);
+      norms.set(base.norms);
+      at = base.count;
+    }
+    for (const sp of this.spilled) {
+      ids.set(sp.centroidIds, at);
+      norms.set(sp.norms, at);
+      at += sp.part.count;
+    }
+    ids.set(this.centroidIds.subarray(0, n), at);
+    norms.set(this.norms.subarray(0, n), at);
+    return new CompressedTokenStore(this.codec, ids, norms, [...(base?.parts ?? []), ...this.spilled.map((sp) => sp.part), ...tail]);
   }
 }

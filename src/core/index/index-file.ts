@@ -171,6 +171,20 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
   return loaded.index;
 }
 
+/**
+ * Writes one segment of a build still in progress into `dir` and opens it: no manifest names it
+ * until the build's save, so a crash or a cancel leaves the previous index as it was (the next
+ * save deletes the file, as it does any file no manifest names).
+ */
+export function writeSpillSegment(dir: string, content: SegmentContent): Segment {
+  fs.mkdirSync(dir, { recursive: true });
+  const absDir = path.resolve(dir);
+  const ref = writeSegment(path.join(absDir, newName('seg')), content);
+  const g = Segment.open(absDir, ref, content.residualBytes);
+  if ('reason' in g) throw new Error(`a segment just written does not read back: ${g.reason}`);
+  return g;
+}
+
 /** A new segment's content: the part's vectors that units use (all of them, in place, when the units cover the part). */
 function segmentContent(s: CompressedTokenStore, base: number, part: StorePart, units: IndexedUnit[], R: number): SegmentContent {
   let covers = part.kind === 'memory';

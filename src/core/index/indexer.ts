@@ -24,7 +24,8 @@ import { OrtGemm, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
 import { CompressedStoreBuilder } from './compressed-store';
 import { compact, compactionStart } from './compaction';
-import { relocateUnit } from './stored-unit';
+import { StoredUnit, relocateUnit } from './stored-unit';
+import type { Segment, SegmentContent } from './segment-file';
 import { centroidCountFor, emptyCodec, trainCodec, type ResidualCodec } from './residual-codec';
 import { TokenEstimate } from './token-estimate';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
@@ -60,6 +61,8 @@ const SAMPLE_UNIT_SHARE = 0.25;
  * fastify's top-10 agreement of compressed with exact MaxSim was 0.930 after 2 or 4 passes,
  * 0.920 after 6; and each pass costs sample × centroids multiply-adds, which the encoder waits for.
  */
+/** New vectors held in memory before a build writes them out as a segment (~40 MB of records). */
+const SPILL_VECTORS = 1 << 20;
 const KMEANS_ITERATIONS = 2;
 /**
  * Encoder tokens of the batches that may wait, encoded, for the codec while it trains (beyond the
@@ -143,6 +146,14 @@ export interface IndexerOptions {
   matmul?: MatMulT;
   /** Encoder tokens of the codec's training sample (default TRAIN_SAMPLE_TOKENS; tests use less). */
   trainSampleTokens?: number;
+  /**
+   * Writes a segment of the build in progress (index-file.ts writeSpillSegment): given, the new
+   * vectors are written out at a file boundary once SPILL_VECTORS (or `spillVectors`) of them,
+   * and at least as many as were written before, are in memory, so that a large first build
+   * holds at most about half its codes, spans and texts at a time, in a few segments.
+   */
+  spill?: (content: SegmentContent) => Segment;
+  spillVectors?: number;
 }
 
 export function contentHash(text: string): string {
@@ -473,7 +484,30 @@ export async function buildIndex(
         if (job.encode) encoding--;
         encodingTokens -= job.tokens;
         await (await job.commit)();
+        spillIfFull();
       }
+    };
+    // Units before this one are no longer in the in-memory part (spilled, or the base's).
+    let spillFrom = 0;
+    let spillFailed = false;
+    const spillIfFull = (): void => {
+      // Parts grow with the build (each at least as large as all before it together), so that a
+      // build of any size is a few segments, which compaction's size tiers leave alone.
+      if (!options.spill || spillFailed || !store || store.inMemory < Math.max(options.spillVectors ?? SPILL_VECTORS, store.spilledVectors)) return;
+      const partBase = store.count - store.inMemory;
+      const at: number[] = [];
+      for (let k = spillFrom; k < units.length; k++) if (units[k].tokenFirst >= partBase) at.push(k);
+      let done: ReturnType<CompressedStoreBuilder['spill']>;
+      try {
+        done = store.spill(at.map((k) => units[k]), options.spill);
+      } catch {
+        // (an index folder that cannot be written: the build goes on in memory, and its save
+        // reports the folder's problem)
+        spillFailed = true;
+        return;
+      }
+      if (done) at.forEach((k, i) => (units[k] = new StoredUnit(units[k].path, units[k].tokenFirst, done.segment, done.local[i])));
+      spillFrom = units.length;
     };
     const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>, tokens = 0): Promise<void> => {
       commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
