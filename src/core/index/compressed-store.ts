@@ -88,43 +88,42 @@ export class CompressedTokenStore implements TokenStore {
     return lo;
   }
 
+  /**
+   * Calls `fn` for each run of vectors [first, first + n) that lies in one part: the part, the
+   * run's first vector in it, its length, and how many vectors of the range came before it.
+   */
+  private forEachRun(first: number, n: number, fn: (part: StorePart, local: number, m: number, at: number) => void): void {
+    for (let at = 0; at < n; ) {
+      const p = this.partOf(first + at);
+      const part = this.parts[p];
+      const local = first + at - this.bases[p];
+      const m = Math.min(n - at, part.count - local);
+      fn(part, local, m, at);
+      at += m;
+    }
+  }
+
   decode(first: number, n: number, out: Float32Array, outOffset = 0): void {
     const D = this.codec.dim;
-    while (n > 0) {
-      const p = this.partOf(first);
-      const part = this.parts[p];
-      const local = first - this.bases[p];
-      const m = Math.min(n, part.count - local);
-      const ids = this.centroidIds.subarray(first, first + m);
-      const norms = this.norms.subarray(first, first + m);
-      if (part.kind === 'memory') {
-        const R = residualBytes(D);
-        decodeVectors(this.codec, ids, norms, part.residuals.subarray(local * R, (local + m) * R), 0, m, out, outOffset);
-      } else {
-        decodeVectors(this.codec, ids, norms, part.segment.residuals(local, m), 0, m, out, outOffset);
-      }
-      first += m;
-      n -= m;
-      outOffset += m * D;
-    }
+    const R = residualBytes(D);
+    this.forEachRun(first, n, (part, local, m, at) => {
+      const ids = this.centroidIds.subarray(first + at, first + at + m);
+      const norms = this.norms.subarray(first + at, first + at + m);
+      const codes = part.kind === 'memory' ? part.residuals.subarray(local * R, (local + m) * R) : part.segment.residuals(local, m);
+      decodeVectors(this.codec, ids, norms, codes, 0, m, out, outOffset + at * D);
+    });
   }
 
   /** Copies the length and code bytes of vectors [first, first + n) (what the search kernel reads). */
   readCodes(first: number, n: number, norms: Uint8Array, codes: Uint8Array): void {
     const R = residualBytes(this.codec.dim);
     norms.set(this.norms.subarray(first, first + n));
-    for (let at = 0; at < n; ) {
-      const j = first + at;
-      const p = this.partOf(j);
-      const part = this.parts[p];
-      const local = j - this.bases[p];
-      const m = Math.min(n - at, part.count - local);
+    this.forEachRun(first, n, (part, local, m, at) => {
       const out = codes.subarray(at * R, (at + m) * R);
       // a segment's codes go from the page cache straight into `out` (the kernel's memory)
       if (part.kind === 'memory') out.set(part.residuals.subarray(local * R, (local + m) * R));
       else part.segment.readResiduals(local, m, out);
-      at += m;
-    }
+    });
   }
 
   toStoreSpace(query: Float32Array, rows: number): Float32Array {
@@ -151,12 +150,7 @@ export class CompressedTokenStore implements TokenStore {
   raw(first: number, n: number): { centroidIds: Uint16Array; norms: Uint8Array; residuals: Uint8Array; starts: Int32Array; lengths: Uint8Array } {
     const R = residualBytes(this.codec.dim);
     const out = { centroidIds: this.centroidIds.slice(first, first + n), norms: this.norms.slice(first, first + n), residuals: new Uint8Array(n * R), starts: new Int32Array(n), lengths: new Uint8Array(n) };
-    for (let at = 0; at < n; ) {
-      const j = first + at;
-      const p = this.partOf(j);
-      const part = this.parts[p];
-      const local = j - this.bases[p];
-      const m = Math.min(n - at, part.count - local);
+    this.forEachRun(first, n, (part, local, m, at) => {
       if (part.kind === 'memory') {
         out.residuals.set(part.residuals.subarray(local * R, (local + m) * R), at * R);
         out.starts.set(part.starts.subarray(local, local + m), at);
@@ -167,8 +161,7 @@ export class CompressedTokenStore implements TokenStore {
         out.starts.set(s.starts, at);
         out.lengths.set(s.lengths, at);
       }
-      at += m;
-    }
+    });
     return out;
   }
 
