@@ -382,10 +382,9 @@ export class Segment {
    * by the next call: one positional read, served by the OS page cache once the file is warm.
    */
   residuals(first: number, n: number): Uint8Array {
-    const R = this.head.residualBytes;
-    const len = n * R;
+    const len = n * this.head.residualBytes;
     if (this.scratch.length < len) this.scratch = new Uint8Array(Math.max(len, 2 * this.scratch.length));
-    this.read(this.head.residuals + first * R, this.scratch, len);
+    this.readResiduals(first, n, this.scratch);
     return this.scratch;
   }
 

@@ -189,23 +189,13 @@ export class AdcKernel {
   /** Per unit, Σ over the query rows of max over its tokens of S[cid_j, i] (centroid interaction). */
   interact(units: readonly UnitSpan[]): Float32Array {
     const out = new Float32Array(units.length);
-    const { centroidIds } = this.store;
     this.batches(units, (from, to, tokens) => {
-      const cids = this.batch;
-      const counts = align16(cids + tokens * 2);
-      const rowMax = align16(counts + (to - from) * 4);
-      this.ensure(rowMax + (to - from) * ROW_BYTES);
-      const buf = this.memory.buffer;
-      const c16 = new Uint16Array(buf, cids, tokens);
-      const cnt = new Int32Array(buf, counts, to - from);
-      for (let k = from, at = 0; k < to; k++) {
-        const { tokenFirst, tokenCount } = units[k];
-        c16.set(centroidIds.subarray(tokenFirst, tokenFirst + tokenCount), at);
-        cnt[k - from] = tokenCount;
-        at += tokenCount;
-      }
-      this.interactFn(this.sT, cids, counts, to - from, rowMax);
-      this.sumRows(new Float32Array(this.memory.buffer, rowMax, (to - from) * ADC_ROWS), out, from, to - from);
+      const nu = to - from;
+      const { cids, counts, end } = this.loadBatch(units, from, to, tokens, false);
+      const rowMax = end;
+      this.ensure(rowMax + nu * ROW_BYTES);
+      this.interactFn(this.sT, cids, counts, nu, rowMax);
+      this.sumRows(new Float32Array(this.memory.buffer, rowMax, nu * ADC_ROWS), out, from, nu);
     });
     return out;
   }
@@ -216,35 +206,49 @@ export class AdcKernel {
     const tokenOffsets = new Int32Array(units.length + 1);
     for (let k = 0; k < units.length; k++) tokenOffsets[k + 1] = tokenOffsets[k] + units[k].tokenCount;
     const tokenMaxima = new Float32Array(tokenOffsets[units.length]);
-    const { centroidIds, codec } = this.store;
-    const R = this.R;
+    const { codec } = this.store;
     this.batches(units, (from, to, tokens) => {
       const nu = to - from;
-      const cids = this.batch;
-      const norms = align16(cids + tokens * 2);
-      const codes = align16(norms + tokens);
-      const counts = align16(codes + tokens * R);
-      const rowMax = align16(counts + nu * 4);
+      const { cids, norms, codes, counts, end } = this.loadBatch(units, from, to, tokens, true);
+      const rowMax = end;
       const tokmax = align16(rowMax + nu * ROW_BYTES);
       this.ensure(tokmax + tokens * 4);
-      const buf = this.memory.buffer;
-      const c16 = new Uint16Array(buf, cids, tokens);
-      const n8 = new Uint8Array(buf, norms, tokens);
-      const code8 = new Uint8Array(buf, codes, tokens * R);
-      const cnt = new Int32Array(buf, counts, nu);
-      for (let k = from, at = 0; k < to; k++) {
-        const { tokenFirst, tokenCount } = units[k];
-        c16.set(centroidIds.subarray(tokenFirst, tokenFirst + tokenCount), at);
-        this.store.readCodes(tokenFirst, tokenCount, n8.subarray(at, at + tokenCount), code8.subarray(at * R, (at + tokenCount) * R));
-        cnt[k - from] = tokenCount;
-        at += tokenCount;
-      }
-      this.exactFn(this.sT, this.T, this.tab4, this.cg, this.cext, this.lens, R, this.rsq0, codec.normalize ? 1 : 0,
+      this.exactFn(this.sT, this.T, this.tab4, this.cg, this.cext, this.lens, this.R, this.rsq0, codec.normalize ? 1 : 0,
         cids, norms, codes, counts, nu, rowMax, tokmax, this.mask);
       this.sumRows(new Float32Array(this.memory.buffer, rowMax, nu * ADC_ROWS), scores, from, nu);
       tokenMaxima.set(new Float32Array(this.memory.buffer, tokmax, tokens), tokenOffsets[from]);
     });
     return { scores, tokenMaxima, tokenOffsets };
+  }
+
+  /**
+   * Lays units [from, to) out in the batch region: their centroid ids (u16), with `withCodes`
+   * their length and code bytes, and their token counts (i32), one unit after another. Returns
+   * the regions' addresses and the first free (aligned) address after them.
+   */
+  private loadBatch(units: readonly UnitSpan[], from: number, to: number, tokens: number, withCodes: boolean): { cids: number; norms: number; codes: number; counts: number; end: number } {
+    const R = this.R;
+    const nu = to - from;
+    const cids = this.batch;
+    const norms = align16(cids + tokens * 2);
+    const codes = withCodes ? align16(norms + tokens) : norms;
+    const counts = withCodes ? align16(codes + tokens * R) : norms;
+    const end = align16(counts + nu * 4);
+    this.ensure(end);
+    const buf = this.memory.buffer;
+    const c16 = new Uint16Array(buf, cids, tokens);
+    const n8 = new Uint8Array(buf, norms, withCodes ? tokens : 0);
+    const code8 = new Uint8Array(buf, codes, withCodes ? tokens * R : 0);
+    const cnt = new Int32Array(buf, counts, nu);
+    const { centroidIds } = this.store;
+    for (let k = from, at = 0; k < to; k++) {
+      const { tokenFirst, tokenCount } = units[k];
+      c16.set(centroidIds.subarray(tokenFirst, tokenFirst + tokenCount), at);
+      if (withCodes) this.store.readCodes(tokenFirst, tokenCount, n8.subarray(at, at + tokenCount), code8.subarray(at * R, (at + tokenCount) * R));
+      cnt[k - from] = tokenCount;
+      at += tokenCount;
+    }
+    return { cids, norms, codes, counts, end };
   }
 
   /** Runs `fn` on consecutive runs of whole units of at most BATCH_TOKENS tokens (one longer unit alone). */

@@ -8,7 +8,7 @@ import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
 import { tokenMaxima } from './maxsim';
 import { DenseScorer } from './dense-scorer';
-import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions } from './candidate-ranker';
+import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions, type RankOptions } from './candidate-ranker';
 import { CompressedTokenStore } from '../index/compressed-store';
 import { storedTerms } from '../index/stored-unit';
 import type { TokenStore } from '../index/token-store';
@@ -112,7 +112,7 @@ export class Searcher {
    * Exact MaxSim scores of the units that can rank: every unit of a small index; otherwise the
    * pruned candidates plus `mustScore`.
    */
-  async denseScores(q: QueryEncoding, pruning: PruningOptions & { only?: boolean }, mustScore: readonly number[] = []): Promise<ExactScores> {
+  async denseScores(q: QueryEncoding, pruning: PruningOptions & Pick<RankOptions, 'only'>, mustScore: readonly number[] = []): Promise<ExactScores> {
     this.scorer ??= DenseScorer.create();
     const scorer = await this.scorer;
     const { store, units } = this.index;
