@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Encoder } from './model/encoder';
 import { BackgroundEncoder, type DocEncoder } from './model/worker-encoder';
 import { formatProgress } from './index/progress-text';
-import { buildIndex, contentHash, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
+import { buildIndex, contentHash, unchangedByStat, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
 import { loadIndex, saveIndex, writeSpillSegment } from './index/index-file';
 import type { SegmentContent } from './index/segment-file';
 import type { IndexedFile, WorkspaceIndex } from './index/workspace-index';
@@ -355,10 +355,7 @@ async function indexFolder(
   // (warm) worker pass it as o.docEncoder and are not affected.
   const prevFiles = new Map((previous?.files ?? []).map((f) => [f.path, f]));
   const changedBytes = previous
-    ? entries.reduce((n, e) => {
-      const p = prevFiles.get(e.path);
-      return p && p.size === e.size && p.mtimeMs === e.mtimeMs ? n : n + e.size;
-    }, 0)
+    ? entries.reduce((n, e) => (unchangedByStat(e, prevFiles.get(e.path)) ? n : n + e.size), 0)
     : Infinity;
   const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
   let lastLog = Date.now();

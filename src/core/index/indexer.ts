@@ -156,6 +156,11 @@ export interface IndexerOptions {
   spillVectors?: number;
 }
 
+/** Same size and mtime as when indexed: taken as unchanged, without reading the file. */
+export function unchangedByStat(f: { size?: number; mtimeMs?: number }, prev: IndexedFile | undefined): boolean {
+  return !!prev && f.mtimeMs !== undefined && f.size !== undefined && prev.mtimeMs === f.mtimeMs && prev.size === f.size;
+}
+
 export function contentHash(text: string): string {
   return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -228,8 +233,6 @@ export async function buildIndex(
     files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
     codecTrained: false, centroids: 0, seconds: 0,
   };
-  const unchangedByStat = (f: SourceFile, prev: IndexedFile | undefined): boolean =>
-    !!prev && f.mtimeMs !== undefined && f.size !== undefined && prev.mtimeMs === f.mtimeMs && prev.size === f.size;
   const bytesOf = (f: SourceFile): number => f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0);
 
   const gate = async (): Promise<void> => {
