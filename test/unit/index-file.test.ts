@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { INDEX_FORMAT, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { CompressedTokenStore } from '../../src/core/index/compressed-store';
-import { residualBytes, type ResidualCodec } from '../../src/core/index/residual-codec';
+import { MAX_BUCKETS, MAX_CODE_BITS, residualBytes, type ResidualCodec } from '../../src/core/index/residual-codec';
 import { emptyIndex, type IndexedFile, type IndexedUnit, type WorkspaceIndex } from '../../src/core/index/workspace-index';
 import { tempDirFactory } from '../temp-dirs';
 
@@ -29,7 +29,7 @@ const MODEL = 'es-colbert-small-4847540-1700000000000';
 /**
  * A small index with `files` files of 1–3 units each, its compressed store filled with random
  * codes (the file format does not care how they were computed); dim is odd so the residual rows
- * (2 bytes at dim 5) and the uint16 sections leave the later sections unaligned.
+ * (7 bytes at dim 5) and the uint16 sections leave the later sections unaligned.
  */
 function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
   let s = seed;
@@ -39,7 +39,7 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
   };
   const floats = (n: number): Float32Array => Float32Array.from({ length: n }, () => rnd() * 2 - 1);
   const codec: ResidualCodec = {
-    dim, k, centroids: floats(k * dim), rotation: floats(dim * dim), wideDims: dim >= 4 ? 2 : 0, narrowDims: dim >= 4 ? Math.min(dim - 2, 4 * (residualBytes(dim) - 1)) : dim, cutoffs: floats(15 * dim), weights: floats(16 * dim),
+    dim, k, centroids: floats(k * dim), rotation: floats(dim * dim), bits: Uint8Array.from({ length: dim }, (_, d) => [6, 2, 0, 3, 1, 0][d % 6]), cutoffs: floats((MAX_BUCKETS - 1) * dim), weights: floats(MAX_BUCKETS * dim),
     normMin: 0.05, normMax: 0.5 + seed / 7, normalize: seed % 2 === 1, trainedOnTokens: 100 + seed,
   };
   const indexedFiles: IndexedFile[] = [];
@@ -300,9 +300,16 @@ describe('saveIndex / loadIndex', () => {
 
   it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {
     const ix = makeIndex();
-    const goodCodec = { k: 3, wideDims: 2, narrowDims: 3, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 };
+    const saved = (): Record<string, unknown> => {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      return JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).codec;
+    };
+    const goodCodec = saved();
+    const bits = goodCodec.bits as number[];
     for (const edit of [{ codec: undefined }, { codec: null }, { codec: { ...goodCodec, k: 'x' } }, { codec: { ...goodCodec, k: 70000 } }, { codec: { ...goodCodec, normMin: 0 } },
-      { codec: { ...goodCodec, wideDims: 3 } }, { codec: { ...goodCodec, narrowDims: 200 } }, { codec: { ...goodCodec, wideDims: undefined } }, { encodedSinceTraining: 'many' }]) {
+      { codec: { ...goodCodec, bits: undefined } }, { codec: { ...goodCodec, bits: bits.slice(1) } }, { codec: { ...goodCodec, bits: bits.map(() => MAX_CODE_BITS + 1) } },
+      { codec: { ...goodCodec, bits: bits.map((b, d) => (d === 0 ? 2.5 : b)) } }, { encodedSinceTraining: 'many' }]) {
       const dir = tmpDir();
       saveIndex(dir, ix);
       const metaPath = path.join(dir, 'index.json');

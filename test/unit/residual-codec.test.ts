@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
-import { centroidCountFor, codeBits, decodeVectors, encodeResiduals, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
+import { centroidCountFor, codeLayout, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
 import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { mulberry32 } from '../../src/core/bench/metrics';
@@ -79,9 +79,9 @@ describe('residual codec', () => {
     assert.equal(centroidCountFor(1e12), 65536);
   });
 
-  it('a vector takes 40 bytes at dim 128 (2 centroid id + 1 residual length + 32 residual codes + 4 start + 1 span length)', () => {
-    assert.equal(residualBytes(128), 32);
-    assert.equal(residualBytes(5), 2);
+  it('a vector takes 40 bytes at dim 128 (2 centroid id + 1 residual length + 37 residual codes; spans are recomputed from the text)', () => {
+    assert.equal(residualBytes(128), 37);
+    assert.equal(residualBytes(5), 7);
     assert.equal(CompressedTokenStore.bytesPerVector(128), 40);
   });
 
@@ -96,8 +96,8 @@ describe('residual codec', () => {
       for (let a = 0; a < dim; a++) {
         for (let b = 0; b < dim; b++) assert.ok(Math.abs(dot(codec.rotation, a * dim, codec.rotation, b * dim, dim) - (a === b ? 1 : 0)) < 1e-4);
       }
-      assert.ok(codec.wideDims / 2 + Math.ceil(codec.narrowDims / 4) <= residualBytes(dim));
-      assert.ok(codec.wideDims % 2 === 0 && codec.wideDims + codec.narrowDims <= dim);
+      assert.ok(codeLayout(codec.bits, residualBytes(dim)), 'the code widths pack into the residual bytes');
+      assert.ok(codec.bits.every((b) => b <= MAX_CODE_BITS) && new Set(codec.bits).size >= 2, `widths ${codec.bits.join(',')}`);
       const rotated = rotateRows(codec.rotation, pts, n, dim);
       const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
       const res = new Uint8Array(n * residualBytes(dim));
@@ -118,13 +118,13 @@ describe('residual codec', () => {
         assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
       }
       for (let d = 0; d < dim; d++) {
-        const buckets = 1 << codeBits(codec, d);
-        const w = codec.weights.subarray(16 * d, 16 * d + buckets);
+        const buckets = 1 << codec.bits[d];
+        const w = codec.weights.subarray(MAX_BUCKETS * d, MAX_BUCKETS * d + buckets);
         if (buckets === 1) {
           for (let i = 0; i < n; i++) assert.ok(Math.abs(dec[i * dim + d] - codec.centroids[ids[i] * dim + d] - normValue(codec, norms[i]) * w[0]) < 1e-5);
           continue;
         }
-        const cut = codec.cutoffs.subarray(15 * d, 15 * d + buckets - 1);
+        const cut = codec.cutoffs.subarray((MAX_BUCKETS - 1) * d, (MAX_BUCKETS - 1) * d + buckets - 1);
         for (let b = 0; b + 1 < cut.length; b++) assert.ok(cut[b] <= cut[b + 1], 'cutoffs ascend');
         for (let b = 0; b < buckets; b++) {
           if (b > 0) assert.ok(w[b] >= cut[b - 1] - 1e-6, `weight ${b} of coordinate ${d} is inside its bucket`);
@@ -174,7 +174,8 @@ describe('residual codec', () => {
       for (let d = 0; d < dim; d++) pts[i * dim + d] = centres[c * dim + d] + (d < 6 ? 0.2 * gauss(r) : 0);
     }
     const codec = await trainCodec(pts, n, dim, { k: 8, iterations: 5, seed: 1, matmul: jsMatMulT, trainedOnTokens: n });
-    assert.ok(codec.wideDims >= 6, `6 strong axes get 4-bit codes (wide: ${codec.wideDims})`);
+    assert.ok(codec.bits.subarray(0, 6).every((b) => b >= 4), `the 6 strong axes get wide codes (widths ${codec.bits.join(',')})`);
+    assert.ok(codec.bits.subarray(dim - 16).every((b) => b === 0), `no bits are spent on the weakest axes (widths ${codec.bits.join(',')})`);
     const rotated = rotateRows(codec.rotation, pts, n, dim);
     const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, dim, jsMatMulT);
     const res = new Uint8Array(n * residualBytes(dim));

@@ -9,6 +9,7 @@ import { encodeEach } from '../model/worker-encoder';
 import { extractPassages } from '../extract/index';
 import { FloatTokenStoreBuilder, type FloatTokenStore } from '../index/token-store';
 import { CompressedTokenStore } from '../index/compressed-store';
+import { MAX_BUCKETS } from '../index/residual-codec';
 import { DenseScorer } from '../search/dense-scorer';
 import { DEFAULT_FUSION, FUSION_DEPTH, compareUnits, reciprocalRankFusion } from '../search/searcher';
 import type { PruningOptions } from '../search/candidate-ranker';
@@ -46,6 +47,13 @@ function topUnits(units: readonly number[] | Int32Array, scores: Float32Array, a
   return idx.slice(0, top).map((k) => units[k]);
 }
 
+/** How many axes have 0, 1, 2, … code bits, e.g. "25/12/18/45/27/1". */
+function bitsHistogram(bits: Uint8Array): string {
+  const counts = new Array(Math.max(0, ...bits) + 1).fill(0);
+  for (const b of bits) counts[b]++;
+  return counts.join('/');
+}
+
 const overlap = (a: number[], b: number[]): number => a.filter((x) => b.includes(x)).length / Math.max(1, Math.min(TOP, a.length));
 
 export async function runAgreement(ws: WorkspaceSearch, queries: readonly BenchQuery[]): Promise<string> {
@@ -76,8 +84,8 @@ export async function runAgreement(ws: WorkspaceSearch, queries: readonly BenchQ
     }
     const n = queries.length;
     const bytes = CompressedTokenStore.bytesPerVector(compressed.dim);
-    const codecBytes = 4 * (compressed.codec.k * compressed.dim + compressed.dim * compressed.dim + 31 * compressed.dim);
-    rows.push(`agreement: ${queries.length} queries, ${units.length} units, ${compressed.count} token vectors, ${compressed.codec.k} centroids, residual axes coded 4/2/0 bits: ${compressed.codec.wideDims}/${compressed.codec.narrowDims}/${compressed.dim - compressed.codec.wideDims - compressed.codec.narrowDims}`);
+    const codecBytes = 4 * (compressed.codec.k * compressed.dim + compressed.dim * compressed.dim + (2 * MAX_BUCKETS - 1) * compressed.dim);
+    rows.push(`agreement: ${queries.length} queries, ${units.length} units, ${compressed.count} token vectors, ${compressed.codec.k} centroids, residual axes by code bits (0, 1, 2, …): ${bitsHistogram(compressed.codec.bits)}`);
     rows.push(`store: ${bytes} bytes/vector in flat arrays + codec ${(codecBytes / 1024).toFixed(0)} KiB (${(codecBytes / Math.max(1, compressed.count)).toFixed(1)} bytes/vector here) = ${(bytes + codecBytes / Math.max(1, compressed.count)).toFixed(1)} bytes/vector; exact float32: ${4 * compressed.dim + 8}`);
     rows.push('');
     rows.push('| dense ranking                         | top-10 overlap with exact fp32 | mean ms/query |');

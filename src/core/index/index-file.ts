@@ -1,10 +1,11 @@
-// On-disk form of a WorkspaceIndex (format v3), in a cache folder outside the workspace:
+// On-disk form of a WorkspaceIndex (format v4), in a cache folder outside the workspace:
 //
 //   <dir>/index.json        the manifest: format, version, model fingerprint, codec parameters,
 //                           the codec file and the segments (name, bytes, crc32 each), and the
 //                           files (path, hash, size, mtime, and where their units are: segment
 //                           number, first unit in it, unit count)
-//   <dir>/codec-<id>.bin    centroids | rotation | bucket cutoffs | bucket weights, float32
+//   <dir>/codec-<id>.bin    centroids | rotation | bucket cutoffs | bucket weights, float32 (the
+//                           code widths, which fix the codes' layout, are in the manifest)
 //   <dir>/seg-<id>.bin      immutable segments of vectors and units (segment-file.ts)
 //
 // LSM-like: a save writes only what is new since the index was loaded — after editing one file,
@@ -18,23 +19,21 @@
 // commit), then files no manifest names are removed. A crash at any point leaves either the
 // previous index or the new one. A load that finds anything inconsistent (missing file, size,
 // checksum, other format version, other model) returns a reason instead of an index, and the
-// caller rebuilds; a v2 index (the previous format) is converted without encoding anything.
+// caller rebuilds. Older formats are rebuilt too: v4 codes are laid out per the codec's trained
+// widths, so a v2 or v3 index's codes cannot be carried over without the original vectors.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
 import { CompressedTokenStore, type StorePart } from './compressed-store';
-import { residualBytes, type ResidualCodec } from './residual-codec';
+import { codeLayout, MAX_BUCKETS, MAX_CODE_BITS, residualBytes, type ResidualCodec } from './residual-codec';
 import { Segment, UNIT_FIELDS, writeSegment, type SegmentContent, type SegmentRef } from './segment-file';
 import { StoredUnit } from './stored-unit';
-import { loadIndexV2, type IndexJsonV2 } from './index-file-v2';
 
 export const INDEX_FORMAT = 'evidence-search-index';
 /** Bump when the extractor, the windowing or the layout changes: old caches are rebuilt. */
-export const INDEX_FORMAT_VERSION = 3;
-/** The previous layout, still read (and converted). */
-const CONVERTIBLE_VERSION = 2;
+export const INDEX_FORMAT_VERSION = 4;
 
 interface ManifestFile {
   path: string;
@@ -55,7 +54,7 @@ interface Manifest {
   root: string;
   model: string;
   dim: number;
-  codec: { k: number; wideDims: number; narrowDims: number; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number; file: SegmentRef };
+  codec: { k: number; bits: number[]; normMin: number; normMax: number; normalize: boolean; trainedOnTokens: number; file: SegmentRef };
   encodedSinceTraining: number;
   segments: SegmentRef[];
   files: ManifestFile[];
@@ -144,7 +143,7 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
   });
   const manifest: Manifest = {
     format: INDEX_FORMAT, version: INDEX_FORMAT_VERSION, root: index.root, model: index.modelFingerprint, dim: s.dim,
-    codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens, file: codecRef },
+    codec: { k: c.k, bits: Array.from(c.bits), normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens, file: codecRef },
     encodedSinceTraining: index.encodedSinceTraining, segments, files,
   };
   const tmp = path.join(absDir, `index.json.${process.pid}.tmp`);
@@ -252,21 +251,16 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
     return { reason: `index file is corrupt (${(e as Error).message}); rebuilding` };
   }
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { reason: 'index file is not an index object; rebuilding' };
-  const convertible = meta.format === INDEX_FORMAT && meta.version === CONVERTIBLE_VERSION;
-  if (meta.format !== INDEX_FORMAT || (meta.version !== INDEX_FORMAT_VERSION && !convertible)) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
+  if (meta.format !== INDEX_FORMAT || meta.version !== INDEX_FORMAT_VERSION) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
   if (meta.model !== expect.model || meta.dim !== expect.dim) return { reason: 'index was built with another model; rebuilding' };
   if (meta.root !== expect.root) return { reason: 'index belongs to another folder; rebuilding' };
-  if (convertible) {
-    const r = loadIndexV2(dir, meta as unknown as IndexJsonV2);
-    return 'index' in r ? { index: r.index, converted: `index format v${CONVERTIBLE_VERSION} read; saving it as v${INDEX_FORMAT_VERSION} (nothing re-encoded)` } : r;
-  }
   const cm = meta.codec;
   if (!Array.isArray(meta.files) || !Array.isArray(meta.segments) || !meta.segments.every(isRef)
     || typeof cm !== 'object' || cm === null || !isRef(cm.file)
     || !Number.isInteger(cm.k) || cm.k < 0 || cm.k > 65536 || !Number.isInteger(cm.trainedOnTokens)
     || !Number.isInteger(meta.encodedSinceTraining) || !(cm.normMin > 0) || !(cm.normMax >= cm.normMin)
-    || !Number.isInteger(cm.wideDims) || !Number.isInteger(cm.narrowDims) || cm.wideDims < 0 || cm.narrowDims < 0
-    || cm.wideDims % 2 !== 0 || cm.wideDims + cm.narrowDims > meta.dim || cm.wideDims / 2 + Math.ceil(cm.narrowDims / 4) > residualBytes(meta.dim)) {
+    || !Array.isArray(cm.bits) || cm.bits.length !== meta.dim || !cm.bits.every((b) => Number.isInteger(b) && b >= 0 && b <= MAX_CODE_BITS)
+    || !codeLayout(cm.bits, residualBytes(meta.dim))) {
     return { reason: 'index file is incomplete; rebuilding' };
   }
   const D = meta.dim;
@@ -277,7 +271,7 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   } catch {
     return { reason: `index codec file ${cm.file.name} is missing; rebuilding` };
   }
-  if (body.length !== cm.file.bytes || (zlib.crc32(body) >>> 0) !== cm.file.crc32 || body.length !== 4 * (K * D + D * D + 31 * D)) {
+  if (body.length !== cm.file.bytes || (zlib.crc32(body) >>> 0) !== cm.file.crc32 || body.length !== 4 * (K * D + D * D + (2 * MAX_BUCKETS - 1) * D)) {
     return { reason: 'index codec file fails its checksum; rebuilding' };
   }
   let off = 0;
@@ -287,7 +281,7 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
     return out;
   };
   const codec: ResidualCodec = {
-    dim: D, k: K, centroids: floats(K * D), rotation: floats(D * D), wideDims: cm.wideDims, narrowDims: cm.narrowDims, cutoffs: floats(15 * D), weights: floats(16 * D),
+    dim: D, k: K, centroids: floats(K * D), rotation: floats(D * D), bits: Uint8Array.from(cm.bits), cutoffs: floats((MAX_BUCKETS - 1) * D), weights: floats(MAX_BUCKETS * D),
     normMin: cm.normMin, normMax: cm.normMax, normalize: cm.normalize === true, trainedOnTokens: cm.trainedOnTokens,
   };
   savedCodecs.set(codec, { dir: path.resolve(dir), ref: cm.file });
