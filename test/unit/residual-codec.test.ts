@@ -70,12 +70,12 @@ describe('sphericalKMeans', () => {
 });
 
 describe('residual codec', () => {
-  it('centroid count is the power of two at or below 16·√tokens, within [64, 65536]', () => {
+  it('centroid count is the power of two at or below 32·√tokens, within [64, 65536]', () => {
     assert.equal(centroidCountFor(0), 64);
     assert.equal(centroidCountFor(10), 64);
-    assert.equal(centroidCountFor(100), 128);
-    assert.equal(centroidCountFor(170392), 4096);
-    assert.equal(centroidCountFor(1e6), 8192);
+    assert.equal(centroidCountFor(100), 256);
+    assert.equal(centroidCountFor(170392), 8192);
+    assert.equal(centroidCountFor(1e6), 16384);
     assert.equal(centroidCountFor(1e12), 65536);
   });
 

@@ -9,7 +9,7 @@
 // memory for all parts, concatenated: candidate generation scans the ids. Vectors of a part that
 // no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
 import type { MatMulT } from '../gemm';
-import { nearestCentroids } from './kmeans';
+import { nearestCentroidsFast } from './kmeans';
 import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
@@ -244,7 +244,7 @@ export class CompressedStoreBuilder {
     const { codec } = this;
     // Into the codec's coordinates: rows of vectors · rotationᵀ.
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
-    const ids = await nearestCentroids(rotated, n, codec.centroids, codec.k, codec.dim, matmul);
+    const ids = await nearestCentroidsFast(rotated, n, codec.centroids, codec.k, codec.dim, matmul);
     this.reserve(n);
     const first = this.added;
     this.centroidIds.set(ids, first);

@@ -41,12 +41,13 @@ const MAX_SAMPLE_OF_WORKSPACE = 0.25;
 /** Smallest sample worth leaving the rest for: a workspace this small is sampled whole. */
 const MIN_TRAIN_SAMPLE_TOKENS = 4096;
 /**
- * At most this many centroids, whatever the index's size (ColBERTv2's rule, 16·√tokens, asks for
- * 16384 from 1 M vectors on). Every vector committed is compared with every centroid, so the
+ * At most this many centroids, whatever the index's size (centroidCountFor, 32·√tokens, asks for
+ * 16384 from 262k vectors on). Every vector committed is compared with every centroid, so the
  * assignment costs tokens × centroids: capped, it grows only linearly with the index, though at
- * 8192 × 128 multiply-adds a vector it costs about as much CPU as encoding the vector here (~40
- * µs each; fewer centroids cost agreement: −0.013 at 4096 on fastify); and the sample
- * (TRAIN_SAMPLE_TOKENS) still gives each centroid ~4 training points.
+ * 8192 × 128 multiply-adds a vector it costs about as much CPU as encoding the vector here (~30
+ * µs each in float32, ~19 in 8 bits, nearestCentroidsFast; fewer centroids cost agreement: −0.004
+ * at 4096 on fastify); and the sample (TRAIN_SAMPLE_TOKENS) still gives each centroid ~4
+ * training points.
  */
 const MAX_INDEX_CENTROIDS = 8192;
 /**
@@ -353,6 +354,7 @@ export async function buildIndex(
   const trainingMatmul: MatMulT = {
     multiplyT: (a, m, b, n, k) => (ended ? stopped() : matmul.multiplyT(a, m, b, n, k)),
     argmaxT: matmul.argmaxT && ((a, m, b, n, k) => (ended ? stopped() : matmul.argmaxT!(a, m, b, n, k))),
+    argmaxInt8T: matmul.argmaxInt8T && ((a, m, b) => (ended ? stopped() : matmul.argmaxInt8T!(a, m, b))),
   };
   let training: Promise<ResidualCodec> | undefined;
   try {

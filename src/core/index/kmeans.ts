@@ -1,11 +1,31 @@
 // Deterministic spherical k-means (the centroids of the residual codec). Token vectors are
 // L2-normalised, so "nearest" is the largest dot product and centroids are renormalised means,
 // as ColBERTv2 does. Same seed, same points, same matrix product → the same centroids.
-import type { MatMulT } from '../gemm';
+import { quantiseColumns, type Int8Columns, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
 
 /** Largest result block of one matrix product (floats): bounds memory to ~16 MB. */
 const MAX_BLOCK_FLOATS = 1 << 22;
+
+const int8Centroids = new WeakMap<Float32Array, Int8Columns>();
+
+/**
+ * Like nearestCentroids, by 8-bit products where the backend has them (onnxruntime): what a large
+ * index's vectors are assigned with. A near-tie may go to the other centroid, which only makes
+ * that vector's residual a little longer; the residual codes stay exact to the centroid chosen.
+ */
+export async function nearestCentroidsFast(points: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, matmul: MatMulT): Promise<Int32Array> {
+  if (!matmul.argmaxInt8T || k === 0) return nearestCentroids(points, n, centroids, k, dim, matmul);
+  let q = int8Centroids.get(centroids);
+  if (!q) int8Centroids.set(centroids, (q = quantiseColumns(centroids, k, dim)));
+  const out = new Int32Array(n);
+  const rowsPerBlock = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / Math.max(1, k)));
+  for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
+    const m = Math.min(rowsPerBlock, n - r0);
+    out.set(await matmul.argmaxInt8T(points.subarray(r0 * dim, (r0 + m) * dim), m, q), r0);
+  }
+  return out;
+}
 
 /** For each point (row of `points`), the id of the centroid with the largest dot product (lowest id on ties). */
 export async function nearestCentroids(points: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, matmul: MatMulT, out = new Int32Array(n)): Promise<Int32Array> {
