@@ -144,7 +144,7 @@ export class WorkspaceSearch {
   }
 
   private newSearcher(): Searcher {
-    return new Searcher(this.encoder, this.current, (p) => this.fileText(p));
+    return new Searcher(this.encoder, this.current, (p) => this.fileText(p), this.o.log);
   }
 
   static async open(rootDir: string, o: OpenOptions): Promise<WorkspaceSearch> {

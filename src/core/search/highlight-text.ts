@@ -22,6 +22,6 @@ export async function highlightText(encoder: Encoder, query: string, passage: st
   // A single passage needs no compression: its evidence is scored on the exact vectors.
   const firsts = encoded.map((e) => store.add(e.vectors, e.starts, e.ends));
   const frozen = store.freeze();
-  encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e.count)));
+  encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e)));
   return pickEvidence(encoder, passage, 0, passage.length, tokens, threshold, granularity);
 }
