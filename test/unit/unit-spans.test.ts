@@ -1,7 +1,8 @@
 // The index stores no token spans: evidence recomputes a unit's spans from its own text
 // (unit-spans.ts, Encoder.keptSpans). For every unit of an indexed workspace — the fixture
 // workspace's Markdown and code comments, long passages split into windows, comment blocks whose
-// text skips the comment markers (non-contiguous file offsets) — the recomputed spans must equal the
+// text skips the comment markers (non-contiguous file offsets), and text with characters the
+// tokenizer drops inside words or long runs without spaces — the recomputed spans must equal the
 // spans encodeDocs gave when the unit was indexed, read back from a saved index too; and a unit
 // whose text does not give back its token count gets no highlights, reported once.
 import assert from 'node:assert/strict';
@@ -36,6 +37,11 @@ function longFiles(): SourceFile[] {
     { path: 'src/long.ts', text: `${Array.from({ length: 70 }, (_, i) => `// ${sentence(i)}`).join('\n')}\nexport function drain(): void {}\n` },
     { path: 'src/block.ts', text: `/**\n${Array.from({ length: 60 }, (_, i) => ` * ${sentence(i + 1)}`).join('\n')}\n */\nexport class Server {}\n` },
     { path: 'scripts/long.py', text: `def drain():\n    """${Array.from({ length: 50 }, (_, i) => `    ${sentence(i + 2)}`).join('\n')}\n    """\n    return 1\n` },
+    // Characters the tokenizer drops inside words (a zero-width space, a control character,
+    // U+FFFD): gaps in the offsets that are no word boundary.
+    { path: 'docs/hostile.md', text: `# Hostile\n\n${Array.from({ length: 240 }, (_, i) => (i % 3 === 0 ? 'inter\u200bnational' : i % 3 === 1 ? 'con\u0001nections' : 'up\ufffdloads')).join(' ')}\n` },
+    // Runs without spaces longer than a window: a URL, CJK text, dotted names.
+    { path: 'docs/runs.md', text: `# Runs\n\nSee https://example.com/${'aGVsbG8gd29ybGQ-'.repeat(60)}/end for details.\n\n${'服务器在停止之前关闭连接。'.repeat(30)}\n\n${Array.from({ length: 200 }, (_, i) => `mod${i}`).join('.')} ends here.\n` },
   ];
 }
 
@@ -93,15 +99,42 @@ describe('token spans recomputed from a unit\'s text', () => {
       if (it.windows > 1) {
         windows++;
         if (it.unit.kind === 'comment' && it.unit.segments.length > 1) commentWindows.add(it.unit.path);
+        // A window begins a word, so that its text alone tokenises as it did in its passage.
+        if (it.window > 0) assert.ok(!encoder.tokenizer.continuesWord(it.input.bodyIds[0]), `${where} begins inside a word`);
       }
     }
     // The fixture exercises what it is meant to.
     assert.ok(windows >= 10, `windows of long passages: ${windows}`);
     assert.deepEqual([...commentWindows].sort(), ['scripts/long.py', 'src/block.ts', 'src/long.ts'], 'windows of comment blocks, each of several lines');
-    for (const p of ['src/long.ts', 'src/block.ts', 'scripts/long.py', 'docs/long.md']) {
+    for (const p of ['docs/hostile.md', 'docs/runs.md', 'src/long.ts', 'src/block.ts', 'scripts/long.py', 'docs/long.md']) {
       assert.ok(items.filter((x) => x.unit.path === p).length > 1, `${p} is split into windows`);
     }
     assert.ok(items.some((x) => x.unit.kind === 'markdown' && x.windows === 1) && items.some((x) => x.unit.kind === 'comment' && x.windows === 1));
+  });
+
+  it('a window never begins inside a word, even where a character the tokenizer drops leaves a gap in it', () => {
+    // A word whose pieces after such a gap differ from its pieces alone, in number of tokens
+    // alike: had a window begun there, its spans would be recomputed wrong with no count to tell.
+    const tk = encoder.tokenizer;
+    const relative = (r: { starts: Int32Array; ends: Int32Array }, from: number): number[][] =>
+      Array.from(r.starts, (st, k) => [st - from, r.ends[k] - from]).filter(([st]) => st >= 0);
+    const word = [...tk.vocabEntries()].map(([t]) => t).filter((t) => /^[a-z]{4,}$/.test(t)).map((t) => `${t}s`).find((w) => {
+      const inWord = relative(tk.tokenize(`ab\u0001${w}`), 3);
+      const alone = relative(tk.tokenize(w), 0);
+      return inWord.length === alone.length && JSON.stringify(inWord) !== JSON.stringify(alone);
+    });
+    assert.ok(word, 'such a word exists in the vocabulary');
+    const cap = encoder.bodyCapacity(0);
+    // The passage's token `cap` (the first that no longer fits) is the word's first piece after the gap.
+    const text = `${'the '.repeat(cap - 1)}ab\u0001${word} and more words after it.`;
+    const p = { path: 'a.md', start: 0, end: text.length, kind: 'markdown' as const, language: 'markdown', context: '', segments: [{ text, offset: 0 }] };
+    const items = unitsForPassage(encoder, p);
+    assert.equal(items.length, 2);
+    assert.equal(items[1].unit.start, text.indexOf('ab\u0001'), 'the second window begins with the whole word');
+    for (const it of items) {
+      const kept = encoder.keptSpans(it.input);
+      assert.deepEqual(unitSpans(encoder, { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length }), kept);
+    }
   });
 
   it('give the same highlights as the spans encodeDocs gave, through the searcher', async () => {

@@ -182,14 +182,20 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   if (n <= cap) {
     return [{ unit: p, input: { contextIds, bodyIds: tok.ids, bodyStarts: fileStarts, bodyEnds: fileEnds } }];
   }
-  // Windows end at a word start (a token that begins after a gap in the text), so a window
-  // never splits a word and widened highlights stay inside their unit.
+  // Windows end at a word start (a token that begins after a gap in the text and is no `##`
+  // continuation: characters the tokenizer drops, like a zero-width space, leave gaps inside a
+  // word), so a window never splits a word and widened highlights stay inside their unit. In a
+  // run without gaps longer than a window (a URL, minified code) any word start will do, so that
+  // a window tokenises alone as it does in its passage: evidence recomputes a unit's token spans
+  // from its own text (unit-spans.ts).
+  const startsWord = (t: number): boolean => !encoder.tokenizer.continuesWord(tok.ids[t]);
   const out: Array<{ unit: Passage; input: DocInput }> = [];
   for (let w = 0, e = 0; w < n; w = e) {
     e = Math.min(n, w + cap);
     if (e < n) {
       let cut = e;
-      while (cut > w + 1 && fileStarts[cut] <= fileEnds[cut - 1]) cut--;
+      while (cut > w + 1 && (fileStarts[cut] <= fileEnds[cut - 1] || !startsWord(cut))) cut--;
+      if (cut === w + 1) for (cut = e; cut > w + 1 && !startsWord(cut); ) cut--;
       if (cut > w + 1) e = cut;
     }
     const start = w === 0 ? p.start : fileStarts[w];
