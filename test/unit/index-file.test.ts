@@ -298,6 +298,15 @@ describe('saveIndex / loadIndex', () => {
     assert.ok(INDEX_FORMAT_VERSION >= 2);
   });
 
+  it('an index of format v2 is rebuilt, not converted', () => {
+    const dir = tmpDir();
+    const ix = makeIndex();
+    saveIndex(dir, ix);
+    const metaPath = path.join(dir, 'index.json');
+    fs.writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(metaPath, 'utf8')), version: 2 }));
+    assert.equal(reasonOf(dir, expectOf(ix)), `index format ${INDEX_FORMAT} v2 is not v${INDEX_FORMAT_VERSION}; rebuilding`);
+  });
+
   it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {
     const ix = makeIndex();
     const goodCodec = { k: 3, wideDims: 2, narrowDims: 3, normMin: 0.1, normMax: 1, normalize: true, trainedOnTokens: 1 };

@@ -1,10 +1,9 @@
 // The v3 index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
 // compaction.ts): re-indexing one file appends one small segment and leaves the others alone,
 // the changed file's old units are dead (not loaded), compaction merges segments, a corrupt
-// segment is found at load, loaded units read their text from the segment, BM25 over loaded units
-// ranks like BM25 over the passages in memory, and a v2 index is converted without re-encoding.
+// segment is found at load, loaded units read their text from the segment, and BM25 over loaded
+// units ranks like BM25 over the passages in memory.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -223,36 +222,4 @@ describe('segmented index store (v3)', () => {
       assert.deepEqual(b.search(q, 10), a.search(q, 10), q);
     }
   });
-
-  it('a v2 index (the previous format) is read and saved as v3 without re-encoding', async () => {
-    const dir = tmpDir();
-    const files = Array.from({ length: 6 }, (_, i) => page(i));
-    const built = await build(files);
-    writeV2(dir, built);
-    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
-    assert.ok('index' in r && r.converted !== undefined && /v2 read; saving it as v3/.test(r.converted), JSON.stringify(r));
-    const v3 = saveIndex(dir, r.index);
-    assert.ok(!fs.readdirSync(dir).some((f) => f.startsWith('tokens-')), 'the v2 token file is removed');
-    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).version, 3);
-    assert.deepEqual(contentOf(load(dir, v3)), contentOf(built));
-  });
 });
-
-/** The v2 writer (index-file.ts before v3), for the conversion test. */
-function writeV2(dir: string, index: WorkspaceIndex): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const s = index.store;
-  const c = s.codec;
-  const raw = s.raw(0, s.count);
-  const parts = [c.centroids, c.rotation, c.cutoffs, c.weights, raw.starts, raw.centroidIds, raw.norms, raw.lengths, raw.residuals].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  const body = Buffer.concat(parts);
-  const sha = crypto.createHash('sha256').update(body).digest('hex');
-  const tokensFile = `tokens-${sha.slice(0, 16)}.bin`;
-  fs.writeFileSync(path.join(dir, tokensFile), body);
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
-    format: 'evidence-search-index', version: 2, root: index.root, model: index.modelFingerprint,
-    dim: s.dim, tokenCount: s.count, codec: { k: c.k, wideDims: c.wideDims, narrowDims: c.narrowDims, normMin: c.normMin, normMax: c.normMax, normalize: c.normalize, trainedOnTokens: c.trainedOnTokens },
-    encodedSinceTraining: index.encodedSinceTraining, tokensFile, tokensBytes: body.length, tokensSha256: sha,
-    files: index.files, units: index.units.map((u) => ({ ...u, segments: u.segments })),
-  }));
-}

@@ -18,7 +18,7 @@
 // commit), then files no manifest names are removed. A crash at any point leaves either the
 // previous index or the new one. A load that finds anything inconsistent (missing file, size,
 // checksum, other format version, other model) returns a reason instead of an index, and the
-// caller rebuilds; a v2 index (the previous format) is converted without encoding anything.
+// caller rebuilds; so does an index of an older format.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -28,13 +28,10 @@ import { CompressedTokenStore, type StorePart } from './compressed-store';
 import { residualBytes, type ResidualCodec } from './residual-codec';
 import { Segment, UNIT_FIELDS, writeSegment, type SegmentContent, type SegmentRef } from './segment-file';
 import { StoredUnit } from './stored-unit';
-import { loadIndexV2, type IndexJsonV2 } from './index-file-v2';
 
 export const INDEX_FORMAT = 'evidence-search-index';
 /** Bump when the extractor, the windowing or the layout changes: old caches are rebuilt. */
 export const INDEX_FORMAT_VERSION = 3;
-/** The previous layout, still read (and converted). */
-const CONVERTIBLE_VERSION = 2;
 
 interface ManifestFile {
   path: string;
@@ -252,14 +249,9 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
     return { reason: `index file is corrupt (${(e as Error).message}); rebuilding` };
   }
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return { reason: 'index file is not an index object; rebuilding' };
-  const convertible = meta.format === INDEX_FORMAT && meta.version === CONVERTIBLE_VERSION;
-  if (meta.format !== INDEX_FORMAT || (meta.version !== INDEX_FORMAT_VERSION && !convertible)) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
+  if (meta.format !== INDEX_FORMAT || meta.version !== INDEX_FORMAT_VERSION) return { reason: `index format ${meta.format} v${meta.version} is not v${INDEX_FORMAT_VERSION}; rebuilding` };
   if (meta.model !== expect.model || meta.dim !== expect.dim) return { reason: 'index was built with another model; rebuilding' };
   if (meta.root !== expect.root) return { reason: 'index belongs to another folder; rebuilding' };
-  if (convertible) {
-    const r = loadIndexV2(dir, meta as unknown as IndexJsonV2);
-    return 'index' in r ? { index: r.index, converted: `index format v${CONVERTIBLE_VERSION} read; saving it as v${INDEX_FORMAT_VERSION} (nothing re-encoded)` } : r;
-  }
   const cm = meta.codec;
   if (!Array.isArray(meta.files) || !Array.isArray(meta.segments) || !meta.segments.every(isRef)
     || typeof cm !== 'object' || cm === null || !isRef(cm.file)
