@@ -60,7 +60,6 @@ describe('buildIndex codec training sample', () => {
     // The same units, vectors for vectors, as with every file in the sample.
     const whole = await buildIndex('/virtual', listing(16, []), encoder, undefined, { batchPassages: 3, matmul: jsMatMulT });
     assert.deepEqual(index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]), whole.index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]));
-    assert.deepEqual(index.store.raw(0, index.store.count).starts, whole.index.store.raw(0, whole.index.store.count).starts);
   });
 
   it('files listed by stat: a grown workspace retrains (every file read once, none reused), a small edit does not', async () => {

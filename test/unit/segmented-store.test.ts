@@ -1,4 +1,4 @@
-// The v3 index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
+// The index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
 // compaction.ts): re-indexing one file appends one small segment and leaves the others alone,
 // the changed file's old units are dead (not loaded), compaction merges segments, a corrupt
 // segment is found at load, loaded units read their text from the segment, and BM25 over loaded
@@ -48,17 +48,16 @@ function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
   return r.index;
 }
 
-/** Everything a unit says, and its decoded vectors and spans: equal for equal indexes. */
+/** Everything a unit says, and its decoded vectors: equal for equal indexes. */
 function contentOf(ix: WorkspaceIndex): unknown[] {
   return ix.units.map((u) => {
     const v = new Float32Array(u.tokenCount * ix.store.dim);
     ix.store.decode(u.tokenFirst, u.tokenCount, v);
-    const spans = Array.from({ length: u.tokenCount }, (_, k) => [ix.store.spanStart(u.tokenFirst + k), ix.store.spanEnd(u.tokenFirst + k)]);
-    return { path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, v: Array.from(v), spans };
+    return { path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, tokenCount: u.tokenCount, v: Array.from(v) };
   });
 }
 
-describe('segmented index store (v3)', () => {
+describe('segmented index store', () => {
   let encoder: Encoder;
   before(async () => {
     encoder = await Encoder.load(defaultModelDir());

@@ -151,7 +151,7 @@ export interface IndexerOptions {
    * Writes a segment of the build in progress (index-file.ts writeSpillSegment): given, the new
    * vectors are written out at a file boundary once SPILL_VECTORS (or `spillVectors`) of them,
    * and at least as many as were written before, are in memory, so that a large first build
-   * holds at most about half its codes, spans and texts at a time, in a few segments.
+   * holds at most about half its codes and texts at a time, in a few segments.
    */
   spill?: (content: SegmentContent) => Segment;
   spillVectors?: number;
@@ -546,14 +546,9 @@ export async function buildIndex(
         const D = encoder.dim;
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
-        const starts = new Int32Array(n);
-        const ends = new Int32Array(n);
-        for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) {
-          rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
-          starts.set(encs[e].starts.subarray(0, encs[e].count), at);
-          ends.set(encs[e].ends.subarray(0, encs[e].count), at);
-        }
-        let tokenFirst = n > 0 ? await store.addFloat(rows, starts, ends, matmul) : store.count;
+        for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
+        // (the tokens' spans are not stored: evidence recomputes them from a unit's text)
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {
