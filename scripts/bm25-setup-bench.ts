@@ -1,13 +1,13 @@
 // BM25 set-up after an index open: built from the units' texts (analysing every one) versus from
-// the term lists their segments store. Takes a saved index folder; copies it and saves the copy
-// (which writes any segment without terms again, with terms), so the folder itself is not changed.
+// the term lists their segments store. Takes a saved index folder, and reads a copy of it, so that
+// the folder itself is not touched.
 // `--repeat N` also times both on the index's units repeated N times: a synthetic stand-in for an
 // index N times larger (same texts and segments, so the work per unit is the real one).
 //   node --expose-gc --import tsx scripts/bm25-setup-bench.ts <indexDir> [--repeat 10] [--queries file.jsonl]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadIndex, saveIndex } from '../src/core/index/index-file';
+import { loadIndex } from '../src/core/index/index-file';
 import { storedTerms } from '../src/core/index/stored-unit';
 import { Bm25Index } from '../src/core/search/bm25';
 import type { IndexedUnit, WorkspaceIndex } from '../src/core/index/workspace-index';
@@ -22,7 +22,7 @@ const queries = queriesFile
   : ['how does the server stop', 'route options schema validation', 'plugin encapsulation hooks'];
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-function open(d: string): { index: WorkspaceIndex; converted?: string } {
+function open(d: string): { index: WorkspaceIndex } {
   const m = JSON.parse(fs.readFileSync(path.join(d, 'index.json'), 'utf8'));
   const r = loadIndex(d, { root: m.root, model: m.model, dim: m.dim });
   if (!('index' in r)) throw new Error(r.reason);
@@ -44,9 +44,6 @@ function time(what: string, units: readonly IndexedUnit[], stored: boolean): Bm2
 const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'bm25-setup-'));
 try {
   fs.cpSync(dir, copy, { recursive: true });
-  const first = open(copy);
-  if (first.converted) console.log(`open: ${first.converted}`);
-  saveIndex(copy, first.index);
   const { index } = open(copy);
   const units = index.units;
   // Texts first then stored, twice: the second round has the files in the page cache for both.
@@ -64,7 +61,7 @@ try {
     console.log(`  same top-100 and scores on all ${queries.length} questions: ${same}`);
   }
   const bytes = (ext: RegExp): number => fs.readdirSync(copy).filter((f) => ext.test(f)).reduce((n, f) => n + fs.statSync(path.join(copy, f)).size, 0);
-  console.log(`segments on disk: ${(bytes(/^seg-/) / 2 ** 20).toFixed(1)} MB (with terms) vs ${(fs.readdirSync(dir).filter((f) => /^seg-/.test(f)).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0) / 2 ** 20).toFixed(1)} MB in ${dir}`);
+  console.log(`segments on disk: ${(bytes(/^seg-/) / 2 ** 20).toFixed(1)} MB`);
 } finally {
   fs.rmSync(copy, { recursive: true, force: true });
 }

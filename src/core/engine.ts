@@ -144,7 +144,7 @@ export class WorkspaceSearch {
   }
 
   private newSearcher(): Searcher {
-    return new Searcher(this.encoder, this.current, (p) => this.fileText(p));
+    return new Searcher(this.encoder, this.current, (p) => this.fileText(p), this.o.log);
   }
 
   static async open(rootDir: string, o: OpenOptions): Promise<WorkspaceSearch> {
@@ -158,18 +158,12 @@ export class WorkspaceSearch {
         throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
       }
       let previous: WorkspaceIndex | undefined;
-      let converted = false;
       if (indexDir) {
         const loaded = loadIndex(indexDir, { root, model: encoder.fingerprint, dim: encoder.dim });
-        if ('index' in loaded) {
-          previous = loaded.index;
-          if (loaded.converted) {
-            log(`index: ${loaded.converted}`);
-            converted = true;
-          }
-        } else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
+        if ('index' in loaded) previous = loaded.index;
+        else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
       }
-      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o, converted);
+      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o);
       return new WorkspaceSearch(encoder, index, report, o, !o.encoder);
     } catch (e) {
       if (!o.encoder) await encoder.dispose();
@@ -332,8 +326,6 @@ async function indexFolder(
   encoder: Encoder,
   previous: WorkspaceIndex | undefined,
   o: OpenOptions,
-  /** Save even when nothing changed (an index read in an older format). */
-  mustSave = false,
 ): Promise<{ index: WorkspaceIndex; report: WorkspaceReport }> {
   const log = o.log ?? (() => {});
   const skipped: SkippedFile[] = [];
@@ -393,7 +385,7 @@ async function indexFolder(
   const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
   log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${stats.codecTrained ? `; compression trained: ${stats.centroids} centroids` : ''}${skippedNote}${utf8Note}`);
   if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
-  const changed = mustSave || stats.filesEncoded > 0 || !previous || previous.units.length !== index.units.length || previous.files.length !== index.files.length
+  const changed = stats.filesEncoded > 0 || !previous || previous.units.length !== index.units.length || previous.files.length !== index.files.length
     || index.files.some((f, i) => f.mtimeMs !== previous.files[i]?.mtimeMs || f.path !== previous.files[i]?.path);
   if (indexDir && changed) {
     try {

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from '../../src/core/engine';
 import { Encoder } from '../../src/core/model/encoder';
 import { pickEvidence, scoreTokens } from '../../src/core/search/searcher';
+import { unitSpans } from '../../src/core/index/unit-spans';
 import { tempDirFactory } from '../temp-dirs';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -355,7 +356,9 @@ describe('WorkspaceSearch directly', () => {
         assert.ok(hits.length > 0);
         const q = await ws.encodeQuery(query);
         for (const h of hits) {
-          const tokens = scoreTokens(encoder, q, ws.index.store, h.unit.tokenFirst, h.unit.tokenCount);
+          const spans = unitSpans(encoder, h.unit);
+          assert.ok(!('reason' in spans), `${h.unit.path}: ${JSON.stringify(spans)}`);
+          const tokens = scoreTokens(encoder, q, ws.index.store, h.unit.tokenFirst, spans);
           assert.deepEqual(h.highlights, pickEvidence(encoder, ws.fileText(h.unit.path), h.unit.start, h.unit.end, tokens), `${mode}: ${query} → ${h.unit.path}`);
         }
         unprepared.push(hits.map((h) => [h.unit.path, h.unit.start, h.score, h.highlights]));

@@ -41,7 +41,7 @@ async function fixture(dim: number, nUnits: number, seed: number): Promise<{ sto
   const vectors = rows(r, total, dim);
   const codec = await trainCodec(vectors, total, dim, { k: 64, iterations: 4, seed: 3, matmul: jsMatMulT, trainedOnTokens: total });
   const b = new CompressedStoreBuilder(codec);
-  await b.addFloat(vectors, new Int32Array(total), new Int32Array(total), jsMatMulT);
+  await b.addFloat(vectors, total, jsMatMulT);
   const units: UnitSpan[] = [];
   let at = 0;
   for (const n of sizes) {

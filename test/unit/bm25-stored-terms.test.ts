@@ -1,12 +1,9 @@
 // BM25 from the term lists segments store (segment-file.ts's terms section) must answer exactly
 // as BM25 from the units' texts: same ranked units, same scores, through appended segments, a
-// tombstoned (edited) file, a deleted file and compactions — without reading any text. Segments
-// written before the section (ESSEG003) still load, BM25 then reads their texts, and the next save
-// writes them again with terms.
+// tombstoned (edited) file, a deleted file and compactions — without reading any text.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { defaultModelDir } from '../../src/core/engine';
 import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
@@ -43,7 +40,7 @@ const QUERIES = [
 
 const manifestOf = (dir: string): { segments: Array<{ name: string; bytes: number; crc32: number }> } => JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
 
-function load(dir: string, ix: WorkspaceIndex): { index: WorkspaceIndex; converted?: string } {
+function load(dir: string, ix: WorkspaceIndex): { index: WorkspaceIndex } {
   const r = loadIndex(dir, { root: ix.root, model: ix.modelFingerprint, dim: ix.store.dim });
   assert.ok('index' in r, `expected an index, got ${JSON.stringify(r)}`);
   return r;
@@ -69,38 +66,13 @@ function fromStoredTerms(ix: WorkspaceIndex): Bm25Index {
 const inMemory = (ix: WorkspaceIndex): Bm25Index => new Bm25Index(ix.units.map((u) => ({ ...u, segments: u.segments })));
 
 function assertSameBm25(ix: WorkspaceIndex, what: string): void {
-  assert.ok(ix.units.every((u) => u instanceof StoredUnit && u.segment.hasTerms), `${what}: served from segments with terms`);
+  assert.ok(ix.units.every((u) => u instanceof StoredUnit), `${what}: served from segments`);
   const stored = fromStoredTerms(ix);
   const texts = inMemory(ix);
   assert.equal(stored.size, texts.size);
   assert.deepEqual(rankings(stored), rankings(texts), `${what}: same ranked units and scores`);
   for (const t of ['connect', 'respons', 'page', 'route', 'snake', 'socket', 'getrouteoption']) assert.equal(stored.docFreq(t), texts.docFreq(t), `${what}: df of ${t}`);
   assert.ok(rankings(stored).some((r) => (r as unknown[]).length > 1), 'the queries find something');
-}
-
-/** Rewrites every segment of the index as it was written before the terms section (ESSEG003). */
-function withoutTermsSection(dir: string): void {
-  const manifest = manifestOf(dir);
-  for (const ref of manifest.segments) {
-    const file = path.join(dir, ref.name);
-    const bytes = fs.readFileSync(file);
-    const headLen = bytes.readUInt32LE(bytes.length - 12);
-    const head = JSON.parse(bytes.subarray(bytes.length - 12 - headLen, bytes.length - 12).toString('utf8'));
-    assert.equal(bytes.subarray(bytes.length - 8).toString('latin1'), 'ESSEG004');
-    const table = bytes.subarray(head.unitTable, bytes.length - 12 - headLen);
-    const start = head.terms.dict;
-    delete head.terms;
-    head.unitTable = start;
-    const headBytes = Buffer.from(JSON.stringify(head));
-    const tail = Buffer.alloc(12);
-    tail.writeUInt32LE(headBytes.length, 0);
-    tail.write('ESSEG003', 4, 'latin1');
-    const out = Buffer.concat([bytes.subarray(0, start), table, headBytes, tail]);
-    fs.writeFileSync(file, out);
-    ref.bytes = out.length;
-    ref.crc32 = zlib.crc32(out) >>> 0;
-  }
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify(manifest));
 }
 
 describe('BM25 from stored term lists', () => {
@@ -148,30 +120,6 @@ describe('BM25 from stored term lists', () => {
     const compacted = load(dir, ix).index;
     assert.equal(compacted.store.parts.length, 1, 'compacted into one segment');
     assertSameBm25(compacted, 'after compaction');
-  });
-
-  it('segments without the terms section (ESSEG003) load, BM25 reads their texts, and the next save writes them with terms', async () => {
-    const dir = tmpDir();
-    let files = Array.from({ length: 6 }, (_, i) => page(i));
-    let ix = saveIndex(dir, await build(files));
-    files = files.map((f, j) => (j === 2 ? page(2, ' Idle sockets.') : f));
-    ix = saveIndex(dir, await build(files, ix));
-    const reference = rankings(inMemory(load(dir, ix).index));
-    withoutTermsSection(dir);
-
-    const old = load(dir, ix);
-    assert.match(old.converted ?? '', /2 index segments without stored keyword terms; saving them again with terms/);
-    assert.ok(old.index.units.every((u) => u instanceof StoredUnit && !u.segment.hasTerms));
-    assert.deepEqual(rankings(new Bm25Index(old.index.units, storedTerms(old.index.units))), reference, 'BM25 from the texts of old segments');
-
-    const resaved = saveIndex(dir, old.index);
-    const names = manifestOf(dir).segments.map((s) => s.name);
-    assert.equal(names.length, 2);
-    for (const n of names) assert.equal(fs.readFileSync(path.join(dir, n)).subarray(-8).toString('latin1'), 'ESSEG004');
-    const again = load(dir, resaved);
-    assert.equal(again.converted, undefined, 'nothing left to convert');
-    assertSameBm25(again.index, 'old segments saved again');
-    assert.deepEqual(rankings(fromStoredTerms(again.index)), reference);
   });
 
   it('a corrupt byte in the terms section is found at load (segment crc32)', async () => {

@@ -32,7 +32,7 @@ async function makeStore(seed: number, nUnits: number): Promise<{ store: Compres
   for (let j = 0; j < total; j++) vectors.set(unitRow(r, DIM), j * DIM);
   const codec = await trainCodec(vectors, total, DIM, { k: 32, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: total });
   const b = new CompressedStoreBuilder(codec);
-  await b.addFloat(vectors, new Int32Array(total), new Int32Array(total), jsMatMulT);
+  await b.addFloat(vectors, total, jsMatMulT);
   const units: UnitSpan[] = [];
   let at = 0;
   for (const n of sizes) {

@@ -35,7 +35,7 @@ describe('DenseScorer (onnxruntime GEMM)', () => {
     const b = new FloatTokenStoreBuilder(dim);
     const units: Array<{ tokenFirst: number; tokenCount: number }> = [];
     for (const n of sizes) {
-      const first = b.add(unitVectors(n, dim, r), new Int32Array(n), new Int32Array(n));
+      const first = b.add(unitVectors(n, dim, r), n);
       units.push({ tokenFirst: first, tokenCount: n });
     }
     const store = b.freeze();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import { INDEX_FORMAT, INDEX_FORMAT_VERSION, loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { CompressedTokenStore } from '../../src/core/index/compressed-store';
@@ -65,8 +66,6 @@ function makeIndex(seed = 1, dim = 5, files = 4, k = 3): WorkspaceIndex {
     Uint16Array.from({ length: count }, () => Math.floor(rnd() * k)),
     Uint8Array.from({ length: count }, () => Math.floor(rnd() * 256)),
     Uint8Array.from({ length: count * residualBytes(dim) }, () => Math.floor(rnd() * 256)),
-    Int32Array.from({ length: count }, (_, j) => (j % 3 === 0 ? -1 : 5 * j)),
-    Uint8Array.from({ length: count }, (_, j) => (j % 3 === 0 ? 0 : 1 + (j % 5))),
   );
   return { root: ROOT, modelFingerprint: MODEL, files: indexedFiles, units, store, encodedSinceTraining: seed };
 }
@@ -90,9 +89,6 @@ function assertSameIndex(a: WorkspaceIndex, b: WorkspaceIndex): void {
   const ra = a.store.raw(0, a.store.count);
   const rb = b.store.raw(0, b.store.count);
   assert.deepEqual(ra.residuals, rb.residuals);
-  assert.deepEqual(ra.starts, rb.starts);
-  assert.deepEqual(ra.lengths, rb.lengths);
-  for (let j = 0; j < a.store.count; j++) assert.equal(b.store.spanEnd(j), a.store.spanEnd(j));
   const va = new Float32Array(a.store.count * a.store.dim);
   const vb = new Float32Array(b.store.count * b.store.dim);
   a.store.decode(0, a.store.count, va);
@@ -158,7 +154,7 @@ describe('saveIndex / loadIndex', () => {
       ...ix,
       store: CompressedTokenStore.inMemory(
         { ...c, centroids: pad(c.centroids, 1), rotation: pad(c.rotation, 4), cutoffs: pad(c.cutoffs, 2), weights: pad(c.weights, 3) },
-        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.raw(0, st.count).residuals, 3), pad(st.raw(0, st.count).starts, 2), pad(st.raw(0, st.count).lengths, 5),
+        st.count, pad(st.centroidIds, 1), pad(st.norms, 2), pad(st.raw(0, st.count).residuals, 3),
       ),
     };
     assert.ok(viewIx.store.norms.byteOffset > 0);
@@ -296,6 +292,41 @@ describe('saveIndex / loadIndex', () => {
     fs.writeFileSync(metaPath, JSON.stringify({ ...meta, version: 1 }));
     assert.equal(reasonOf(dir, expectOf(ix)), `index format ${INDEX_FORMAT} v1 is not v${INDEX_FORMAT_VERSION}; rebuilding`);
     assert.ok(INDEX_FORMAT_VERSION >= 2);
+  });
+
+  it('an index of the formats that stored token spans (v2, v3) is rebuilt, not converted', () => {
+    for (const version of [2, 3]) {
+      const dir = tmpDir();
+      const ix = makeIndex();
+      saveIndex(dir, ix);
+      const metaPath = path.join(dir, 'index.json');
+      fs.writeFileSync(metaPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(metaPath, 'utf8')), version }));
+      assert.equal(reasonOf(dir, expectOf(ix)), `index format ${INDEX_FORMAT} v${version} is not v${INDEX_FORMAT_VERSION}; rebuilding`);
+    }
+  });
+
+  it('a segment of an earlier layout (with stored token spans) is refused with a reason that names it', () => {
+    for (const magic of ['ESSEG003', 'ESSEG004']) {
+      const dir = tmpDir();
+      const ix = makeIndex();
+      saveIndex(dir, ix);
+      // The same bytes with an older magic, checksummed again, as if that version had written them.
+      const tf = tokensFile(dir);
+      const body = fs.readFileSync(tf);
+      assert.equal(body.subarray(-8).toString('latin1'), 'ESSEG005');
+      body.write(magic, body.length - 8, 'latin1');
+      rewrite(tf, body);
+      const metaPath = path.join(dir, 'index.json');
+      const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+      meta.segments[0].crc32 = zlib.crc32(body) >>> 0;
+      fs.writeFileSync(metaPath, JSON.stringify(meta));
+      assert.equal(reasonOf(dir, expectOf(ix)), `index segment ${path.basename(tf)} has an older layout (${magic}, with stored token spans); rebuilding`);
+      body.write('NOTASEG!', body.length - 8, 'latin1');
+      rewrite(tf, body);
+      meta.segments[0].crc32 = zlib.crc32(body) >>> 0;
+      fs.writeFileSync(metaPath, JSON.stringify(meta));
+      assert.match(reasonOf(dir, expectOf(ix)), /is not an index segment; rebuilding/);
+    }
   });
 
   it('missing or malformed codec parameters, or a centroid id beyond the codec, give a reason', () => {

@@ -16,16 +16,15 @@ const page = (i: number, extra = ''): SourceFile => ({
 });
 
 /** The compressed codes of a file's units, for bit-for-bit comparison across indexes. */
-function codesOf(ix: WorkspaceIndex, path: string): { ids: number[]; residuals: number[]; starts: number[] } {
+function codesOf(ix: WorkspaceIndex, path: string): { ids: number[]; residuals: number[] } {
   const f = ix.files.find((x) => x.path === path)!;
   const R = residualBytes(ix.store.dim);
-  const out = { ids: [] as number[], residuals: [] as number[], starts: [] as number[] };
+  const out = { ids: [] as number[], residuals: [] as number[] };
   for (let u = f.unitFirst; u < f.unitFirst + f.unitCount; u++) {
     const { tokenFirst: a, tokenCount: n } = ix.units[u];
     const raw = ix.store.raw(a, n);
     out.ids.push(...raw.centroidIds);
     out.residuals.push(...raw.residuals.subarray(0, n * R));
-    out.starts.push(...raw.starts);
   }
   return out;
 }

@@ -33,10 +33,6 @@ function rowsOf(a: Float32Array, n: number, dim: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * dim, (i + 1) * dim)));
 }
 
-function spans(n: number, base = 0): { starts: Int32Array; ends: Int32Array } {
-  return { starts: Int32Array.from({ length: n }, (_, k) => base + 2 * k), ends: Int32Array.from({ length: n }, (_, k) => base + 2 * k + 1) };
-}
-
 /** The vectors the store really holds, decoded. */
 function dequantised(store: TokenStore, first: number, count: number): number[][] {
   const D = store.dim;
@@ -76,8 +72,8 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
         const b = new FloatTokenStoreBuilder(D, 4);
         // Some other passage first so `first` is not 0.
         const pre = 1 + Math.floor(r() * 5);
-        b.add(unitRows(r, pre, D), spans(pre).starts, spans(pre).ends);
-        const first = b.add(dv, spans(count).starts, spans(count).ends);
+        b.add(unitRows(r, pre, D), pre);
+        const first = b.add(dv, count);
         assert.equal(first, pre);
         const store = b.freeze();
 
@@ -142,7 +138,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
           }
           for (let d = 0; d < D; d++) dv[i * D + d] /= Math.sqrt(norm);
         }
-        const first = b.add(dv, spans(count).starts, spans(count).ends);
+        const first = b.add(dv, count);
         passages.push({ first, count, ref: maxSimReference(qRows, rowsOf(dv, count, D)) });
       }
       const store = b.freeze();
@@ -175,7 +171,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
     const firsts: number[] = [];
     for (let p = 0; p < 20; p++) {
       const v = p === 13 ? q : unitRows(r, 6, D);
-      firsts.push(b.add(v, spans(6).starts, spans(6).ends));
+      firsts.push(b.add(v, 6));
     }
     const s = b.freeze();
     const scores = firsts.map((f) => maxSim(q, 6, s, f, 6));
@@ -187,7 +183,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
   it('an empty passage scores 0 and leaves -Infinity per-row maxima; tokenMaxima of none is empty', () => {
     const D = 4;
     const b = new FloatTokenStoreBuilder(D);
-    b.add(new Float32Array([1, 0, 0, 0]), new Int32Array([0]), new Int32Array([1]));
+    b.add(new Float32Array([1, 0, 0, 0]), 1);
     const s = b.freeze();
     const best = new Float32Array(2);
     assert.equal(maxSim(new Float32Array(8).fill(0.5), 2, s, 1, 0, best), 0);
@@ -200,7 +196,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
   it('a negative best dot product counts as negative (no clamping at 0)', () => {
     const D = 2;
     const b = new FloatTokenStoreBuilder(D);
-    b.add(new Float32Array([-1, 0]), new Int32Array([0]), new Int32Array([1]));
+    b.add(new Float32Array([-1, 0]), 1);
     const s = b.freeze();
     const got = maxSim(new Float32Array([1, 0]), 1, s, 0, 1);
     assert.ok(Math.abs(got - -1) < 1e-6);
@@ -209,7 +205,7 @@ describe('maxSim / tokenMaxima against maxSimReference', () => {
 });
 
 describe('FloatTokenStoreBuilder', () => {
-  it('grows by doubling from a tiny capacity and keeps earlier vectors and spans exactly', () => {
+  it('grows by doubling from a tiny capacity and keeps earlier vectors exactly', () => {
     const D = 5;
     const r = rng(11);
     const b = new FloatTokenStoreBuilder(D, 1);
@@ -219,8 +215,7 @@ describe('FloatTokenStoreBuilder', () => {
     for (let p = 0; p < 40; p++) {
       const n = Math.floor(r() * 9); // includes empty additions
       const v = unitRows(r, n, D);
-      const sp = spans(n, 1000 * p);
-      const f = b.add(v, sp.starts, sp.ends);
+      const f = b.add(v, n);
       assert.equal(f, total, 'add returns the index of the first added vector');
       firsts.push(f);
       all.push(v);
@@ -231,10 +226,7 @@ describe('FloatTokenStoreBuilder', () => {
     const out = new Float32Array(D);
     for (let p = 0; p < all.length; p++) {
       for (let k = 0; k < all[p].length / D; k++) {
-        const j = firsts[p] + k;
-        assert.equal(s.spanStart(j), 1000 * p + 2 * k);
-        assert.equal(s.spanEnd(j), 1000 * p + 2 * k + 1);
-        s.decode(j, 1, out);
+        s.decode(firsts[p] + k, 1, out);
         assert.deepEqual(out, all[p].subarray(k * D, (k + 1) * D));
       }
     }
@@ -259,10 +251,7 @@ describe('DenseScorer.scoreAll (ONNX GEMM) against maxSim', () => {
   /** Units laid out as the indexer does: consecutive, some empty, some larger than a GEMM block. */
   function layout(r: () => number, counts: number[], D: number): { store: TokenStore; units: Array<{ tokenFirst: number; tokenCount: number }> } {
     const b = new FloatTokenStoreBuilder(D);
-    const units = counts.map((n) => {
-      const sp = spans(n);
-      return { tokenFirst: b.add(unitRows(r, n, D), sp.starts, sp.ends), tokenCount: n };
-    });
+    const units = counts.map((n) => ({ tokenFirst: b.add(unitRows(r, n, D), n), tokenCount: n }));
     return { store: b.freeze(), units };
   }
 

@@ -1,10 +1,9 @@
-// The v3 index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
+// The index on disk as an LSM-like set of segments (index-file.ts, segment-file.ts,
 // compaction.ts): re-indexing one file appends one small segment and leaves the others alone,
 // the changed file's old units are dead (not loaded), compaction merges segments, a corrupt
-// segment is found at load, loaded units read their text from the segment, BM25 over loaded units
-// ranks like BM25 over the passages in memory, and an older-format index is refused (rebuilt).
+// segment is found at load, loaded units read their text from the segment, and BM25 over loaded
+// units ranks like BM25 over the passages in memory.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,17 +48,16 @@ function load(dir: string, ix: WorkspaceIndex): WorkspaceIndex {
   return r.index;
 }
 
-/** Everything a unit says, and its decoded vectors and spans: equal for equal indexes. */
+/** Everything a unit says, and its decoded vectors: equal for equal indexes. */
 function contentOf(ix: WorkspaceIndex): unknown[] {
   return ix.units.map((u) => {
     const v = new Float32Array(u.tokenCount * ix.store.dim);
     ix.store.decode(u.tokenFirst, u.tokenCount, v);
-    const spans = Array.from({ length: u.tokenCount }, (_, k) => [ix.store.spanStart(u.tokenFirst + k), ix.store.spanEnd(u.tokenFirst + k)]);
-    return { path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, v: Array.from(v), spans };
+    return { path: u.path, start: u.start, end: u.end, kind: u.kind, language: u.language, context: u.context, segments: u.segments, tokenCount: u.tokenCount, v: Array.from(v) };
   });
 }
 
-describe('segmented index store (v3)', () => {
+describe('segmented index store', () => {
   let encoder: Encoder;
   before(async () => {
     encoder = await Encoder.load(defaultModelDir());
@@ -222,15 +220,5 @@ describe('segmented index store (v3)', () => {
     for (const q of ['retried uploads backoff', 'cached responses sessions', 'drains connections', 'page 7 tokens']) {
       assert.deepEqual(b.search(q, 10), a.search(q, 10), q);
     }
-  });
-
-  it('an index in the previous format (v3, other code layout) is refused with a reason, and the caller rebuilds', async () => {
-    const dir = tmpDir();
-    const built = await build(Array.from({ length: 3 }, (_, i) => page(i)));
-    saveIndex(dir, built);
-    const manifest = path.join(dir, 'index.json');
-    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), version: 3 }));
-    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
-    assert.ok('reason' in r && /v3 is not v4; rebuilding/.test(r.reason), JSON.stringify(r));
   });
 });

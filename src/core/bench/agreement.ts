@@ -35,7 +35,7 @@ async function exactStore(ws: WorkspaceSearch): Promise<{ store: FloatTokenStore
     for (let k = 0; k < items.length; k += 64) {
       const batch = items.slice(k, k + 64);
       const enc = await encodeEach(ws.encoder, batch.map((i) => i.input));
-      enc.forEach((e, i) => units.push({ ...batch[i].unit, tokenFirst: b.add(e.vectors, e.starts, e.ends), tokenCount: e.count }));
+      enc.forEach((e, i) => units.push({ ...batch[i].unit, tokenFirst: b.add(e.vectors, e.count), tokenCount: e.count }));
     }
   }
   return { store: b.freeze(), units };

@@ -1,11 +1,12 @@
 // The workspace index's token vectors, residual-compressed (residual-codec.ts): per vector a
-// uint16 centroid id, one byte of residual length, residualBytes(dim) bytes of 2-bit codes (32 at
-// dim 128), and its file span as int32 start + uint8 length — 40 bytes a vector at dim 128. The
-// codec (centroids and bucket tables) is shared by all vectors.
+// uint16 centroid id, one byte of residual length and residualBytes(dim) bytes of 2-bit codes (32
+// at dim 128) — 35 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by
+// all vectors. No file spans: only the ~10 results shown need them, and evidence recomputes a
+// unit's spans from its text with the tokenizer (unit-spans.ts).
 //
-// The vectors are a sequence of parts (one per segment of the v3 index, index-file.ts): a part
-// either holds its arrays in memory (vectors just encoded, not saved yet) or reads residuals and
-// spans from its segment file on demand. Centroid ids and residual lengths (3 B a vector) stay in
+// The vectors are a sequence of parts (one per segment of the index, index-file.ts): a part
+// either holds its arrays in memory (vectors just encoded, not saved yet) or reads residuals
+// from its segment file on demand. Centroid ids and residual lengths (3 B a vector) stay in
 // memory for all parts, concatenated: candidate generation scans the ids. Vectors of a part that
 // no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
 import type { MatMulT } from '../gemm';
@@ -15,19 +16,11 @@ import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
 import type { IndexedUnit } from './workspace-index';
 
-/**
- * Longest span a vector records. Word pieces are far shorter; only an [UNK] standing for a very
- * long "word" (a hash, a base64 run) is clipped, and evidence widens highlights to whole words.
- */
-const MAX_SPAN_LENGTH = 0xff;
-
-/** Vectors held in memory: residual codes and spans, local token numbers. */
+/** Vectors held in memory: their residual codes, by local token number. */
 export interface MemoryPart {
   kind: 'memory';
   count: number;
   residuals: Uint8Array;
-  starts: Int32Array;
-  lengths: Uint8Array;
 }
 
 /** Vectors in a segment file. */
@@ -62,9 +55,9 @@ export class CompressedTokenStore implements TokenStore {
     if (centroidIds.length !== n || norms.length !== n) throw new Error('CompressedTokenStore: ids and norms must cover every part');
   }
 
-  /** One in-memory part (tests, conversion of a v2 index, a fresh build). */
-  static inMemory(codec: ResidualCodec, n: number, centroidIds: Uint16Array, norms: Uint8Array, residuals: Uint8Array, starts: Int32Array, lengths: Uint8Array): CompressedTokenStore {
-    return new CompressedTokenStore(codec, centroidIds, norms, n > 0 ? [{ kind: 'memory', count: n, residuals, starts, lengths }] : []);
+  /** One in-memory part (tests, a fresh build). */
+  static inMemory(codec: ResidualCodec, n: number, centroidIds: Uint16Array, norms: Uint8Array, residuals: Uint8Array): CompressedTokenStore {
+    return new CompressedTokenStore(codec, centroidIds, norms, n > 0 ? [{ kind: 'memory', count: n, residuals }] : []);
   }
 
   get dim(): number {
@@ -130,44 +123,20 @@ export class CompressedTokenStore implements TokenStore {
     return rotateRows(this.codec.rotation, query, rows, this.codec.dim);
   }
 
-  spanStart(j: number): number {
-    const p = this.partOf(j);
-    const part = this.parts[p];
-    const local = j - this.bases[p];
-    return part.kind === 'memory' ? part.starts[local] : part.segment.spanStart(local);
-  }
-
-  spanEnd(j: number): number {
-    const p = this.partOf(j);
-    const part = this.parts[p];
-    const local = j - this.bases[p];
-    const start = part.kind === 'memory' ? part.starts[local] : part.segment.spanStart(local);
-    if (start < 0) return -1;
-    return start + (part.kind === 'memory' ? part.lengths[local] : part.segment.spanLength(local));
-  }
-
   /** Vectors [first, first + n) exactly as stored (for copying them bit for bit). */
-  raw(first: number, n: number): { centroidIds: Uint16Array; norms: Uint8Array; residuals: Uint8Array; starts: Int32Array; lengths: Uint8Array } {
+  raw(first: number, n: number): { centroidIds: Uint16Array; norms: Uint8Array; residuals: Uint8Array } {
     const R = residualBytes(this.codec.dim);
-    const out = { centroidIds: this.centroidIds.slice(first, first + n), norms: this.norms.slice(first, first + n), residuals: new Uint8Array(n * R), starts: new Int32Array(n), lengths: new Uint8Array(n) };
+    const out = { centroidIds: this.centroidIds.slice(first, first + n), norms: this.norms.slice(first, first + n), residuals: new Uint8Array(n * R) };
     this.forEachRun(first, n, (part, local, m, at) => {
-      if (part.kind === 'memory') {
-        out.residuals.set(part.residuals.subarray(local * R, (local + m) * R), at * R);
-        out.starts.set(part.starts.subarray(local, local + m), at);
-        out.lengths.set(part.lengths.subarray(local, local + m), at);
-      } else {
-        out.residuals.set(part.segment.residuals(local, m).subarray(0, m * R), at * R);
-        const s = part.segment.spans(local, m);
-        out.starts.set(s.starts, at);
-        out.lengths.set(s.lengths, at);
-      }
+      if (part.kind === 'memory') out.residuals.set(part.residuals.subarray(local * R, (local + m) * R), at * R);
+      else out.residuals.set(part.segment.residuals(local, m).subarray(0, m * R), at * R);
     });
     return out;
   }
 
   /** Bytes a vector takes in the flat arrays (the codec is shared and counted apart). */
   static bytesPerVector(dim: number): number {
-    return 2 + 1 + residualBytes(dim) + 4 + 1;
+    return 2 + 1 + residualBytes(dim);
   }
 }
 
@@ -181,8 +150,6 @@ export class CompressedStoreBuilder {
   private centroidIds: Uint16Array;
   private norms: Uint8Array;
   private residuals: Uint8Array;
-  private starts: Int32Array;
-  private lengths: Uint8Array;
   private readonly rowBytes: number;
   private readonly capacity: number;
   /** Vectors in the new in-memory part. */
@@ -200,8 +167,6 @@ export class CompressedStoreBuilder {
     this.centroidIds = new Uint16Array(capacity);
     this.norms = new Uint8Array(capacity);
     this.residuals = new Uint8Array(capacity * this.rowBytes);
-    this.starts = new Int32Array(capacity);
-    this.lengths = new Uint8Array(capacity);
   }
 
   /** Number of the next vector added (the base's and the spilled parts' vectors come first). */
@@ -225,22 +190,19 @@ export class CompressedStoreBuilder {
   }
 
   private reserve(n: number): void {
-    if (this.added + n <= this.starts.length) return;
-    let cap = Math.max(1, this.starts.length);
+    if (this.added + n <= this.centroidIds.length) return;
+    let cap = Math.max(1, this.centroidIds.length);
     while (cap < this.added + n) cap *= 2;
     this.centroidIds = grow(this.centroidIds, cap);
     this.norms = grow(this.norms, cap);
     this.residuals = grow(this.residuals, cap * this.rowBytes);
-    this.starts = grow(this.starts, cap);
-    this.lengths = grow(this.lengths, cap);
   }
 
   /**
-   * Compresses float vectors (rows of dim) with the codec; returns the index of the first.
+   * Compresses `n` float vectors (rows of dim) with the codec; returns the index of the first.
    * Callers pass many units at once: the centroid assignment is one matrix product per call.
    */
-  async addFloat(vectors: Float32Array, starts: Int32Array, ends: Int32Array, matmul: MatMulT): Promise<number> {
-    const n = starts.length;
+  async addFloat(vectors: Float32Array, n: number, matmul: MatMulT): Promise<number> {
     const { codec } = this;
     // Into the codec's coordinates: rows of vectors · rotationᵀ.
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
@@ -249,10 +211,6 @@ export class CompressedStoreBuilder {
     const first = this.added;
     this.centroidIds.set(ids, first);
     encodeResiduals(codec, rotated, n, ids, this.residuals, this.norms, first);
-    for (let k = 0; k < n; k++) {
-      this.starts[first + k] = starts[k] < 0 ? -1 : starts[k];
-      this.lengths[first + k] = starts[k] < 0 ? 0 : Math.min(MAX_SPAN_LENGTH, Math.max(0, ends[k] - starts[k]));
-    }
     this.added += n;
     return this.partBase + first;
   }
@@ -274,15 +232,13 @@ export class CompressedStoreBuilder {
     this.centroidIds.set(raw.centroidIds, at);
     this.norms.set(raw.norms, at);
     this.residuals.set(raw.residuals, at * R);
-    this.starts.set(raw.starts, at);
-    this.lengths.set(raw.lengths, at);
     this.added += n;
     return this.partBase + at;
   }
 
   /**
    * Writes the in-memory part out (`write` makes a segment of it) and goes on with an empty
-   * one, so that a large first build holds at most one part's codes and spans in memory.
+   * one, so that a large first build holds at most one part's codes in memory.
    * `units` are the units whose vectors are in that part, in token order, covering it; returns
    * where each now is in the segment (unit number there).
    */
@@ -298,7 +254,7 @@ export class CompressedStoreBuilder {
     if (at !== base + n) throw new Error('spill: the units must cover the in-memory part');
     const segment = write({
       residualBytes: this.rowBytes, tokens: n, centroidIds: this.centroidIds.subarray(0, n), norms: this.norms.subarray(0, n),
-      residuals: this.residuals.subarray(0, n * this.rowBytes), starts: this.starts.subarray(0, n), lengths: this.lengths.subarray(0, n),
+      residuals: this.residuals.subarray(0, n * this.rowBytes),
       units: units.map((u) => ({ unit: u, tokenFirst: u.tokenFirst - base, tokenCount: u.tokenCount })),
     });
     this.spilled.push({ part: { kind: 'segment', count: n, segment }, centroidIds: this.centroidIds.slice(0, n), norms: this.norms.slice(0, n) });
@@ -307,15 +263,13 @@ export class CompressedStoreBuilder {
     this.centroidIds = new Uint16Array(this.capacity);
     this.norms = new Uint8Array(this.capacity);
     this.residuals = new Uint8Array(this.capacity * this.rowBytes);
-    this.starts = new Int32Array(this.capacity);
-    this.lengths = new Uint8Array(this.capacity);
     return { segment, local: units.map((_, k) => k) };
   }
 
   freeze(): CompressedTokenStore {
     const n = this.added;
     const base = this.base;
-    const tail: StorePart[] = n > 0 ? [{ kind: 'memory', count: n, residuals: this.residuals.slice(0, n * this.rowBytes), starts: this.starts.slice(0, n), lengths: this.lengths.slice(0, n) }] : [];
+    const tail: StorePart[] = n > 0 ? [{ kind: 'memory', count: n, residuals: this.residuals.slice(0, n * this.rowBytes) }] : [];
     if (!base && this.spilled.length === 0) return new CompressedTokenStore(this.codec, this.centroidIds.slice(0, n), this.norms.slice(0, n), tail);
     const total = this.partBase + n;
     const ids = new Uint16Array(total);

@@ -60,7 +60,7 @@ interface Manifest {
   files: ManifestFile[];
 }
 
-export type LoadResult = { index: WorkspaceIndex; converted?: string } | { reason: string };
+export type LoadResult = { index: WorkspaceIndex } | { reason: string };
 
 /** Codec files already on disk, so that a save does not write the same codec again. */
 const savedCodecs = new WeakMap<ResidualCodec, { dir: string; ref: SegmentRef }>();
@@ -102,9 +102,9 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
     const units = byPart[p];
     if (units.length === 0 && !(empty.length > 0 && part.kind === 'memory')) return; // all dead: dropped
     units.sort((a, b) => a.tokenFirst - b.tokenFirst);
-    // A kept segment is named again as it is (unless its file went away meanwhile, or it predates
-    // the BM25 terms section: then rewritten, with terms, from its vectors and texts).
-    if (part.kind === 'segment' && part.segment.hasTerms && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
+    // A kept segment is named again as it is (unless its file went away meanwhile: then
+    // rewritten from its vectors and texts).
+    if (part.kind === 'segment' && path.resolve(part.segment.dir) === absDir && fs.existsSync(path.join(absDir, part.segment.ref.name)) && units.every((u) => u instanceof StoredUnit && u.segment === part.segment)) {
       const k = segments.push(part.segment.ref) - 1;
       opened.push(part.segment);
       for (const u of units) where.set(u, { segment: k, local: (u as StoredUnit).local });
@@ -116,8 +116,8 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
       for (const u of empty) content.units.push({ unit: u, tokenFirst: 0, tokenCount: 0 });
       empty.length = 0;
     }
-    // Units already in a segment with terms (compaction, a rewrite) copy their terms from there.
-    for (const x of content.units) if (x.unit instanceof StoredUnit && x.unit.segment.hasTerms) x.from = { segment: x.unit.segment, local: x.unit.local };
+    // Units already in a segment (compaction, a rewrite) copy their terms from there.
+    for (const x of content.units) if (x.unit instanceof StoredUnit) x.from = { segment: x.unit.segment, local: x.unit.local };
     const name = newName('seg');
     const ref = writeSegment(path.join(absDir, name), content);
     const k = segments.push(ref) - 1;
@@ -125,7 +125,7 @@ export function saveIndex(dir: string, index: WorkspaceIndex): WorkspaceIndex {
   });
   if (empty.length > 0) {
     // Only units without vectors and no new part: a segment of their own.
-    const content: SegmentContent = { residualBytes: R, tokens: 0, centroidIds: new Uint16Array(0), norms: new Uint8Array(0), residuals: new Uint8Array(0), starts: new Int32Array(0), lengths: new Uint8Array(0), units: empty.map((u) => ({ unit: u, tokenFirst: 0, tokenCount: 0 })) };
+    const content: SegmentContent = { residualBytes: R, tokens: 0, centroidIds: new Uint16Array(0), norms: new Uint8Array(0), residuals: new Uint8Array(0), units: empty.map((u) => ({ unit: u, tokenFirst: 0, tokenCount: 0 })) };
     const ref = writeSegment(path.join(absDir, newName('seg')), content);
     const k = segments.push(ref) - 1;
     empty.forEach((u, local) => where.set(u, { segment: k, local }));
@@ -191,21 +191,19 @@ function segmentContent(s: CompressedTokenStore, base: number, part: StorePart, 
   if (covers && units.reduce((n, u) => n + u.tokenCount, 0) === part.count && part.kind === 'memory') {
     return {
       residualBytes: R, tokens: part.count, centroidIds: s.centroidIds.subarray(base, base + part.count), norms: s.norms.subarray(base, base + part.count),
-      residuals: part.residuals, starts: part.starts, lengths: part.lengths,
+      residuals: part.residuals,
       units: units.map((u) => ({ unit: u, tokenFirst: u.tokenFirst - base, tokenCount: u.tokenCount })),
     };
   }
   // Gather the live vectors (a part with dead space, or a segment of another folder).
   const n = units.reduce((a, u) => a + u.tokenCount, 0);
-  const out: SegmentContent = { residualBytes: R, tokens: n, centroidIds: new Uint16Array(n), norms: new Uint8Array(n), residuals: new Uint8Array(n * R), starts: new Int32Array(n), lengths: new Uint8Array(n), units: [] };
+  const out: SegmentContent = { residualBytes: R, tokens: n, centroidIds: new Uint16Array(n), norms: new Uint8Array(n), residuals: new Uint8Array(n * R), units: [] };
   let at = 0;
   for (const u of units) {
     const raw = s.raw(u.tokenFirst, u.tokenCount);
     out.centroidIds.set(raw.centroidIds, at);
     out.norms.set(raw.norms, at);
     out.residuals.set(raw.residuals, at * R);
-    out.starts.set(raw.starts, at);
-    out.lengths.set(raw.lengths, at);
     out.units.push({ unit: u, tokenFirst: at, tokenCount: u.tokenCount });
     at += u.tokenCount;
   }
@@ -287,10 +285,7 @@ export function loadIndex(dir: string, expect: { root: string; model: string; di
   savedCodecs.set(codec, { dir: path.resolve(dir), ref: cm.file });
   const r = fromManifest(path.resolve(dir), meta, codec, new Map());
   if ('reason' in r) return { reason: `${r.reason}; rebuilding` };
-  // Segments from before the BM25 terms section still serve; saving now (the caller saves a
-  // converted index) rewrites them with terms, so that only this open analyses their texts.
-  const old = r.index.store.parts.filter((p) => p.kind === 'segment' && !p.segment.hasTerms).length;
-  return old > 0 ? { index: r.index, converted: `${old} index segment${old === 1 ? '' : 's'} without stored keyword terms; saving ${old === 1 ? 'it' : 'them'} again with terms (nothing re-encoded; keyword search reads their texts until then)` } : r;
+  return r;
 }
 
 /** The index a manifest describes; segments in `opened` are taken as they are, the others opened and verified. */

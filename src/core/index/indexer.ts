@@ -152,7 +152,7 @@ export interface IndexerOptions {
    * Writes a segment of the build in progress (index-file.ts writeSpillSegment): given, the new
    * vectors are written out at a file boundary once SPILL_VECTORS (or `spillVectors`) of them,
    * and at least as many as were written before, are in memory, so that a large first build
-   * holds at most about half its codes, spans and texts at a time, in a few segments.
+   * holds at most about half its codes and texts at a time, in a few segments.
    */
   spill?: (content: SegmentContent) => Segment;
   spillVectors?: number;
@@ -183,14 +183,20 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   if (n <= cap) {
     return [{ unit: p, input: { contextIds, bodyIds: tok.ids, bodyStarts: fileStarts, bodyEnds: fileEnds } }];
   }
-  // Windows end at a word start (a token that begins after a gap in the text), so a window
-  // never splits a word and widened highlights stay inside their unit.
+  // Windows end at a word start (a token that begins after a gap in the text and is no `##`
+  // continuation: characters the tokenizer drops, like a zero-width space, leave gaps inside a
+  // word), so a window never splits a word and widened highlights stay inside their unit. In a
+  // run without gaps longer than a window (a URL, minified code) any word start will do, so that
+  // a window tokenises alone as it does in its passage: evidence recomputes a unit's token spans
+  // from its own text (unit-spans.ts).
+  const startsWord = (t: number): boolean => !encoder.tokenizer.continuesWord(tok.ids[t]);
   const out: Array<{ unit: Passage; input: DocInput }> = [];
   for (let w = 0, e = 0; w < n; w = e) {
     e = Math.min(n, w + cap);
     if (e < n) {
       let cut = e;
-      while (cut > w + 1 && fileStarts[cut] <= fileEnds[cut - 1]) cut--;
+      while (cut > w + 1 && (fileStarts[cut] <= fileEnds[cut - 1] || !startsWord(cut))) cut--;
+      if (cut === w + 1) for (cut = e; cut > w + 1 && !startsWord(cut); ) cut--;
       if (cut > w + 1) e = cut;
     }
     const start = w === 0 ? p.start : fileStarts[w];
@@ -542,14 +548,9 @@ export async function buildIndex(
         const D = encoder.dim;
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
-        const starts = new Int32Array(n);
-        const ends = new Int32Array(n);
-        for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) {
-          rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
-          starts.set(encs[e].starts.subarray(0, encs[e].count), at);
-          ends.set(encs[e].ends.subarray(0, encs[e].count), at);
-        }
-        let tokenFirst = n > 0 ? await store.addFloat(rows, starts, ends, matmul) : store.count;
+        for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
+        // (the tokens' spans are not stored: evidence recomputes them from a unit's text)
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {

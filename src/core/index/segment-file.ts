@@ -1,4 +1,4 @@
-// One immutable segment of a v3 index (index-file.ts): the token vectors and the units (passage
+// One immutable segment of an index (index-file.ts): the token vectors and the units (passage
 // windows) of some files, written once and never changed. Layout, little-endian, sections in
 // this order and the head at the end (so that the sections can be streamed out without knowing
 // their sizes first):
@@ -6,9 +6,9 @@
 //   centroid ids   uint16 × tokens       kept in memory (candidate generation scans them)
 //   norms          uint8 × tokens        kept in memory (1 B; decoding needs it with the ids)
 //   residuals      R × tokens            read on demand: one positional read per unit scored
-//   span starts    int32 × tokens        read on demand (evidence of shown results)
-//   span lengths   uint8 × tokens        read on demand
-//   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand
+//   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand (for
+//                  the results shown: snippets, and evidence, which recomputes the file spans of
+//                  a unit's tokens from its text, unit-spans.ts)
 //   terms          BM25's analysed terms (bm25-analysis.ts), read once when BM25 is first built:
 //                  the segment's distinct terms (UTF-8, '\n'-separated: a term never holds one),
 //                  per unit its first pair (int32 × units + 1), then per pair a term number
@@ -20,8 +20,9 @@
 //   head length    uint32
 //   magic          8 bytes
 //
-// Segments written before the terms section (magic ESSEG003) are still read: BM25 then analyses
-// their texts, and index-file.ts saves them again with terms (nothing re-encoded).
+// Segments of the earlier layouts, which also stored every vector's file span (int32 start and
+// uint8 length; ESSEG004, and ESSEG003 without the terms section), are not read: their index is
+// rebuilt.
 //
 // The whole file's size and crc32 are in the manifest (index.json). Opening a segment checks
 // both by streaming the file once through zlib's crc32 (~0.5 GB/s measured here on a loaded
@@ -37,9 +38,9 @@ import type { Passage, PassageKind, TextSegment } from '../types';
 import { indexText, TermCounter } from '../search/bm25-analysis';
 import type { TermLists } from '../search/bm25';
 
-const MAGIC = Buffer.from('ESSEG004', 'latin1');
-/** Segments without the terms section. */
-const MAGIC_NO_TERMS = Buffer.from('ESSEG003', 'latin1');
+const MAGIC = Buffer.from('ESSEG005', 'latin1');
+/** Magics of the earlier layouts, named in the reason a segment is refused. */
+const OLDER_MAGICS = ['ESSEG003', 'ESSEG004'];
 /** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes. */
 export const UNIT_FIELDS = 9;
 const VERIFY_CHUNK = 1 << 20;
@@ -53,12 +54,10 @@ interface SegmentHead {
   ids: number;
   norms: number;
   residuals: number;
-  starts: number;
-  lengths: number;
   texts: number;
   unitTable: number;
-  /** The terms section (absent in an ESSEG003 segment): offsets of its parts and their widths. */
-  terms?: { dict: number; dictBytes: number; words: number; starts: number; ids: number; tfs: number; pairs: number; idBytes: 2 | 4; tfBytes: 1 | 2 | 4 };
+  /** The terms section: offsets of its parts and their widths. */
+  terms: { dict: number; dictBytes: number; words: number; starts: number; ids: number; tfs: number; pairs: number; idBytes: 2 | 4; tfBytes: 1 | 2 | 4 };
 }
 
 /** What a new segment holds: vectors in flat arrays (local token numbers) and its units. */
@@ -68,8 +67,6 @@ export interface SegmentContent {
   centroidIds: Uint16Array;
   norms: Uint8Array;
   residuals: Uint8Array;
-  starts: Int32Array;
-  lengths: Uint8Array;
   /**
    * In the order written; tokenFirst is local to the segment. `from`: where the unit is stored
    * already (compaction, a rewrite), so that its terms are copied from there, not analysed again.
@@ -109,17 +106,13 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       return id;
     };
     const R = c.residualBytes;
-    const head: SegmentHead = { tokens: n, units: c.units.length, residualBytes: R, strings, ids: 0, norms: 0, residuals: 0, starts: 0, lengths: 0, texts: 0, unitTable: 0 };
+    const head: Omit<SegmentHead, 'terms'> & { terms?: SegmentHead['terms'] } = { tokens: n, units: c.units.length, residualBytes: R, strings, ids: 0, norms: 0, residuals: 0, texts: 0, unitTable: 0 };
     head.ids = at;
     write(view(c.centroidIds.subarray(0, n)));
     head.norms = at;
     write(view(c.norms.subarray(0, n)));
     head.residuals = at;
     write(view(c.residuals.subarray(0, n * R)));
-    head.starts = at;
-    write(view(c.starts.subarray(0, n)));
-    head.lengths = at;
-    write(view(c.lengths.subarray(0, n)));
     head.texts = at;
     const table = new Int32Array(c.units.length * UNIT_FIELDS);
     // Each unit's terms, counted from the text at hand (the same counting as BM25's in-memory build).
@@ -196,7 +189,7 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
     const dict = Buffer.from(counter.terms.join('\n'));
     const idBytes = counter.terms.length <= 0x10000 ? 2 : 4;
     const tfBytes = maxTf <= 0xff ? 1 : maxTf <= 0xffff ? 2 : 4;
-    const terms: NonNullable<SegmentHead['terms']> = { dict: at, dictBytes: dict.length, words: counter.terms.length, starts: 0, ids: 0, tfs: 0, pairs, idBytes, tfBytes };
+    const terms: SegmentHead['terms'] = { dict: at, dictBytes: dict.length, words: counter.terms.length, starts: 0, ids: 0, tfs: 0, pairs, idBytes, tfBytes };
     write(dict);
     terms.starts = at;
     write(view(termStarts));
@@ -244,14 +237,8 @@ const opened = new Map<string, WeakRef<Segment>>();
 /** Bytes of unit texts read at a time (see Segment.text). */
 const TEXT_WINDOW = 256 * 1024;
 
-/** Spans cached per segment for spanStart/spanEnd (evidence reads a unit's spans token by token). */
-const SPAN_WINDOW = 512;
-
 /** An opened, verified segment: the in-memory sections, and positional reads for the rest. */
 export class Segment {
-  private spanFirst = -1;
-  private spanStarts = new Int32Array(SPAN_WINDOW);
-  private spanLengths = new Uint8Array(SPAN_WINDOW);
   private scratch = new Uint8Array(0);
   private textWindow = Buffer.alloc(0);
   private textAt = 0;
@@ -332,18 +319,18 @@ export class Segment {
       const tailLen = 4 + MAGIC.length;
       if (size < tailLen) throw new Error(`index segment ${ref.name} is truncated`);
       const tail = Buffer.from(readAt(size - tailLen, tailLen));
-      const withTerms = tail.subarray(4).equals(MAGIC);
-      if (!withTerms && !tail.subarray(4).equals(MAGIC_NO_TERMS)) throw new Error(`index segment ${ref.name} is not a v3 segment`);
+      const magic = tail.subarray(4).toString('latin1');
+      if (OLDER_MAGICS.includes(magic)) throw new Error(`index segment ${ref.name} has an older layout (${magic}, with stored token spans)`);
+      if (!tail.subarray(4).equals(MAGIC)) throw new Error(`index segment ${ref.name} is not an index segment`);
       const headLen = tail.readUInt32LE(0);
       if (headLen > size - tailLen) throw new Error(`index segment ${ref.name} is truncated`);
       const head = JSON.parse(Buffer.from(readAt(size - tailLen - headLen, headLen)).toString('utf8')) as SegmentHead;
       const n = head.tokens;
       const R = head.residualBytes;
       const ok = Number.isInteger(n) && n >= 0 && Number.isInteger(head.units) && head.units >= 0 && R === residualBytes && Array.isArray(head.strings)
-        && head.ids === 0 && head.norms === 2 * n && head.residuals === 3 * n && head.starts === head.residuals + R * n
-        && head.lengths === head.starts + 4 * n && head.texts === head.lengths + n && head.unitTable >= head.texts
-        && head.unitTable + 4 * UNIT_FIELDS * head.units === size - tailLen - headLen
-        && (withTerms ? termsLayoutOk(head) : head.terms === undefined);
+        && head.ids === 0 && head.norms === 2 * n && head.residuals === 3 * n && head.texts === head.residuals + R * n
+        && head.unitTable >= head.texts && head.unitTable + 4 * UNIT_FIELDS * head.units === size - tailLen - headLen
+        && termsLayoutOk(head);
       if (!ok) throw new Error(`index segment ${ref.name} has an inconsistent layout`);
       const ids = new Uint16Array(readAt(head.ids, 2 * n).buffer);
       const norms = readAt(head.norms, n);
@@ -394,34 +381,6 @@ export class Segment {
     this.read(this.head.residuals + first * R, out, n * R);
   }
 
-  private spansAround(j: number): number {
-    if (this.spanFirst < 0 || j < this.spanFirst || j >= this.spanFirst + SPAN_WINDOW) {
-      const first = Math.max(0, Math.min(j, this.head.tokens - SPAN_WINDOW));
-      const n = Math.min(SPAN_WINDOW, this.head.tokens - first);
-      this.read(this.head.starts + 4 * first, new Uint8Array(this.spanStarts.buffer), 4 * n);
-      this.read(this.head.lengths + first, this.spanLengths, n);
-      this.spanFirst = first;
-    }
-    return j - this.spanFirst;
-  }
-
-  spanStart(j: number): number {
-    return this.spanStarts[this.spansAround(j)];
-  }
-
-  spanLength(j: number): number {
-    return this.spanLengths[this.spansAround(j)];
-  }
-
-  /** Raw spans of tokens [first, first + n), for copying them into a new segment. */
-  spans(first: number, n: number): { starts: Int32Array; lengths: Uint8Array } {
-    const starts = new Int32Array(n);
-    const lengths = new Uint8Array(n);
-    this.read(this.head.starts + 4 * first, new Uint8Array(starts.buffer), 4 * n);
-    this.read(this.head.lengths + first, lengths, n);
-    return { starts, lengths };
-  }
-
   /** A unit's text segments (unit number local to the segment). */
   text(unit: number): TextSegment[] {
     const o = unit * UNIT_FIELDS;
@@ -440,20 +399,14 @@ export class Segment {
     return raw.map(([offset, text]) => ({ offset, text }));
   }
 
-  /** Whether the segment stores its units' BM25 terms (not one written before that section). */
-  get hasTerms(): boolean {
-    return this.head.terms !== undefined;
-  }
-
   /**
    * The units' BM25 term lists, read from the file (not kept: BM25 is built once per open and
-   * keeps only its own arrays); undefined for a segment without them. The crc32 check at open
-   * covers the bytes; what is checked here is that they are consistent (a writer's bug would
-   * otherwise index out of range), and inconsistent lists are refused the same way.
+   * keeps only its own arrays). The crc32 check at open covers the bytes; what is checked here is
+   * that they are consistent (a writer's bug would otherwise index out of range): inconsistent
+   * lists throw, and the caller analyses the texts instead.
    */
-  termLists(): TermLists | undefined {
+  termLists(): TermLists {
     const t = this.head.terms;
-    if (!t) return undefined;
     const bytes = (pos: number, len: number): Uint8Array => {
       const out = new Uint8Array(len); // own ArrayBuffer: aligned for any typed view
       this.read(pos, out, len);
@@ -477,9 +430,9 @@ export class Segment {
   }
 }
 
-/** End of the texts section: the terms section follows it when there is one, else the unit table. */
+/** End of the texts section: the terms section follows it. */
 function textsEnd(head: SegmentHead): number {
-  return head.terms ? head.terms.dict : head.unitTable;
+  return head.terms.dict;
 }
 
 /** The terms section lies between the texts and the unit table, its parts in order and sized as the head says. */

@@ -1,8 +1,9 @@
-// A unit loaded from a v3 segment: its metadata as plain fields (what ranking, result lists and
+// A unit loaded from a segment: its metadata as plain fields (what ranking, result lists and
 // the store need), its text segments read from the segment file when asked for. At 100k passages
 // the texts were most of the v2 index's resident memory (index.json parsed into objects); here a
 // unit costs ~100 bytes resident, and a text is read (from the OS page cache, usually) only for
-// the units whose text is used: BM25's build, evidence and snippets of results shown.
+// the units whose text is used: evidence (which recomputes token spans from it) and snippets of
+// results shown, and BM25's build where a segment's stored terms cannot be used.
 import type { PassageKind, TextSegment } from '../types';
 import type { IndexedUnit } from './workspace-index';
 import type { StoredTermsRef, TermLists } from '../search/bm25';
@@ -51,9 +52,9 @@ export function relocateUnit(u: IndexedUnit, tokenFirst: number): IndexedUnit {
 }
 
 /**
- * For Bm25Index: unit d's term lists when it is a StoredUnit of a segment that stores them (each
- * segment's lists read once, on first use, and held only while BM25 is being built from them);
- * undefined for other units, whose texts BM25 then analyses.
+ * For Bm25Index: unit d's term lists when it is a StoredUnit (each segment's lists read once, on
+ * first use, and held only while BM25 is being built from them); undefined for other units, and
+ * for a segment whose lists are inconsistent, whose texts BM25 then analyses.
  */
 export function storedTerms(units: readonly IndexedUnit[]): (d: number) => StoredTermsRef | undefined {
   const lists = new Map<Segment, TermLists | null>();
@@ -63,7 +64,7 @@ export function storedTerms(units: readonly IndexedUnit[]): (d: number) => Store
     let l = lists.get(u.segment);
     if (l === undefined) {
       try {
-        l = u.segment.termLists() ?? null;
+        l = u.segment.termLists();
       } catch {
         l = null; // inconsistent lists (a writer's bug, not corruption: crc32 covers that): use the texts
       }

@@ -28,13 +28,16 @@ export interface DocInput {
   bodyEnds: Int32Array;
 }
 
-export interface DocEncoding {
+/** For each kept token (see Encoder.keptSpans): the [start, end) span of its body token, or -1/-1 for marker/context tokens. */
+export interface TokenSpans {
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+export interface DocEncoding extends TokenSpans {
   /** kept tokens × dim, L2-normalised rows. */
   vectors: Float32Array;
   count: number;
-  /** For each kept vector: the [start, end) span of its body token, or -1/-1 for marker/context tokens. */
-  starts: Int32Array;
-  ends: Int32Array;
 }
 
 type Ort = typeof import('onnxruntime-node');
@@ -131,6 +134,16 @@ export class Encoder {
     return this.punct[id] === 1;
   }
 
+  /**
+   * The spans of the tokens of a passage that get a vector, in vector order: what encodeDocs
+   * returns with the vectors, without running the model. The index stores no spans; evidence
+   * recomputes a unit's spans with this from the unit's text, so both must come from here.
+   */
+  keptSpans(d: DocInput): TokenSpans {
+    const { starts, ends } = this.kept(this.docSequence(d));
+    return { starts, ends };
+  }
+
   async encodeQuery(query: string): Promise<QueryEncoding> {
     const L = this.manifest.queryMaxLen;
     const real = this.tokenizer.tokenize(query).ids.slice(0, L - 2);
@@ -163,21 +176,29 @@ export class Encoder {
       const out = await this.run(ids, mask, batch.length, L);
       const D = this.dim;
       batch.forEach((di, r) => {
-        const seq = seqs[di];
-        const keep: number[] = [];
-        for (let t = 0; t < seq.ids.length; t++) if (!this.punct[seq.ids[t]]) keep.push(t);
-        const vectors = new Float32Array(keep.length * D);
-        const starts = new Int32Array(keep.length);
-        const ends = new Int32Array(keep.length);
-        keep.forEach((t, k) => {
-          vectors.set(out.subarray((r * L + t) * D, (r * L + t + 1) * D), k * D);
-          starts[k] = seq.starts[t];
-          ends[k] = seq.ends[t];
-        });
-        results[di] = { vectors, count: keep.length, starts, ends };
+        const { positions, starts, ends } = this.kept(seqs[di]);
+        const vectors = new Float32Array(positions.length * D);
+        positions.forEach((t, k) => vectors.set(out.subarray((r * L + t) * D, (r * L + t + 1) * D), k * D));
+        results[di] = { vectors, count: positions.length, starts, ends };
       });
     }
     return results;
+  }
+
+  /** The tokens of a sequence that keep a vector (punctuation is dropped): positions and spans. */
+  private kept(seq: { ids: Int32Array; starts: Int32Array; ends: Int32Array }): TokenSpans & { positions: Int32Array } {
+    let n = 0;
+    for (let t = 0; t < seq.ids.length; t++) if (!this.punct[seq.ids[t]]) n++;
+    const positions = new Int32Array(n);
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    for (let t = 0, k = 0; t < seq.ids.length; t++) {
+      if (this.punct[seq.ids[t]]) continue;
+      positions[k] = t;
+      starts[k] = seq.starts[t];
+      ends[k++] = seq.ends[t];
+    }
+    return { positions, starts, ends };
   }
 
   private docSequence(d: DocInput): { ids: Int32Array; starts: Int32Array; ends: Int32Array } {

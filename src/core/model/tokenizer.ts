@@ -121,6 +121,8 @@ export class TextTokenizer {
   private readonly addedFirst: Uint8Array; // 65536 flags: first code unit of an added token
   private readonly addedByContent: Map<string, number>;
   private readonly addedLengths: Set<number>;
+  /** 1 for the ids of WordPiece continuations (`##…`), which never begin a word. */
+  private readonly continuation: Uint8Array;
 
   // WordPiece trie over UTF-16 code units: transitions in an open-addressing hash table.
   private trieTerm: Int32Array; // node -> token id or -1
@@ -266,6 +268,8 @@ export class TextTokenizer {
     let maxId = -1;
     for (const id of this.vocab.values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
+    this.continuation = new Uint8Array(this.vocabSize);
+    if (prefix) for (const [tok, id] of vocab) if (tok.startsWith(prefix)) this.continuation[id] = 1;
 
     // Trie: vocabulary first, then added tokens (which the package also lets WordPiece match).
     let totalChars = 0;
@@ -304,6 +308,14 @@ export class TextTokenizer {
     const id = this.vocab.get(token);
     if (id === undefined) throw new Error(`unknown token: ${JSON.stringify(token)}`);
     return id;
+  }
+
+  /**
+   * Whether the token continues the word of the token before it (a `##` piece). Text cut before
+   * any other token is cut between words, which are tokenised one by one.
+   */
+  continuesWord(id: number): boolean {
+    return this.continuation[id] === 1;
   }
 
   /** Every [token, id] pair of the vocabulary, special tokens included. */

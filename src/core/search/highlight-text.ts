@@ -20,8 +20,8 @@ export async function highlightText(encoder: Encoder, query: string, passage: st
   const store = new FloatTokenStoreBuilder(encoder.dim);
   const tokens: EvidenceToken[] = [];
   // A single passage needs no compression: its evidence is scored on the exact vectors.
-  const firsts = encoded.map((e) => store.add(e.vectors, e.starts, e.ends));
+  const firsts = encoded.map((e) => store.add(e.vectors, e.count));
   const frozen = store.freeze();
-  encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e.count)));
+  encoded.forEach((e, k) => tokens.push(...scoreTokens(encoder, q, frozen, firsts[k], e)));
   return pickEvidence(encoder, passage, 0, passage.length, tokens, threshold, granularity);
 }

@@ -2,8 +2,9 @@
 // index; over PLAID-style candidates of a larger one), optionally fuse with BM25, and compute
 // FGR evidence only for the results that are shown. The scoring pass (adc-kernel.ts) leaves each
 // scored token's best product with the question's rows, so evidence for a dense or hybrid result
-// is a sigmoid and a threshold; a lexical result's units are scored once more, together.
-import type { Encoder, QueryEncoding } from '../model/encoder';
+// is a sigmoid and a threshold; a lexical result's units are scored once more, together. The
+// tokens' file spans are not in the index: they are recomputed from a shown unit's text.
+import type { Encoder, QueryEncoding, TokenSpans } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
 import { tokenMaxima } from './maxsim';
@@ -12,6 +13,7 @@ import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions
 import { CompressedTokenStore } from '../index/compressed-store';
 import { storedTerms } from '../index/stored-unit';
 import type { TokenStore } from '../index/token-store';
+import { unitSpans } from '../index/unit-spans';
 import { evidenceRanges, evidenceSentences, sigmoid, type EvidenceToken } from './evidence';
 
 export type RankingMode = 'hybrid' | 'dense' | 'lexical';
@@ -52,12 +54,16 @@ export class Searcher {
   private readonly queryCache = new Map<string, QueryEncoding>();
   /** The last dense scoring's per-token evidence maxima, for the evidence of its results. */
   private lastMaxima?: { q: QueryEncoding; scored: ExactScores; at: Map<number, number> };
+  /** Units whose token spans could not be recomputed: reported once each. */
+  private readonly withoutSpans = new WeakSet<IndexedUnit>();
 
   constructor(
     private readonly encoder: Encoder,
     private readonly index: WorkspaceIndex,
     /** Current text of a workspace file (used to widen highlights to whole words). */
     private readonly fileText: (path: string) => string,
+    /** Where a unit left without highlights is reported. */
+    private readonly log: (msg: string) => void = () => {},
   ) {}
 
   private lexical(): Bm25Index {
@@ -147,15 +153,30 @@ export class Searcher {
 
   /**
    * FGR evidence ranges for one unit (absolute file offsets): from the token maxima of the dense
-   * scoring that ranked it, else (a lexical hit, another query since) from scoring it now.
+   * scoring that ranked it, else (a lexical hit, another query since) from scoring it now. None
+   * when the unit's text does not give back its tokens' spans (unit-spans.ts): no highlight
+   * rather than one on the wrong words.
    */
   async evidence(q: QueryEncoding, unit: IndexedUnit, threshold?: number, granularity?: 'token' | 'sentence'): Promise<Array<[number, number]>> {
+    const spans = this.spansOf(unit);
+    if (!spans) return [];
     if (!this.maximaOf(q, unit)) await this.prepareEvidence(q, [unit]);
     const best = this.maximaOf(q, unit);
     const tokens = best
-      ? evidenceTokens(this.encoder, this.index.store, unit.tokenFirst, unit.tokenCount, best)
-      : scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, unit.tokenCount);
+      ? evidenceTokens(this.encoder, spans, best)
+      : scoreTokens(this.encoder, q, this.index.store, unit.tokenFirst, spans);
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
+  }
+
+  /** The file spans of a unit's token vectors, recomputed from its text; undefined (reported once) when they cannot be. */
+  private spansOf(unit: IndexedUnit): TokenSpans | undefined {
+    const spans = unitSpans(this.encoder, unit);
+    if (!('reason' in spans)) return spans;
+    if (!this.withoutSpans.has(unit)) {
+      this.withoutSpans.add(unit);
+      this.log(`evidence: ${spans.reason}; no highlights for it`);
+    }
+    return undefined;
   }
 
   /**
@@ -199,20 +220,23 @@ export function pickEvidence(encoder: Encoder, text: string, start: number, end:
   return ranges.map(([a, b]) => [Math.max(a, start), Math.min(b, end)] as [number, number]).filter(([a, b]) => b > a);
 }
 
-/** p_j for every body token of a unit (marker and context tokens have no span and are skipped). */
-export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: TokenStore, first: number, count: number): EvidenceToken[] {
+/**
+ * p_j for every body token of a unit whose vectors start at `first`, one per span (marker and
+ * context tokens have no span and are skipped).
+ */
+export function scoreTokens(encoder: Encoder, q: QueryEncoding, store: TokenStore, first: number, spans: TokenSpans): EvidenceToken[] {
   const [r0, r1] = evidenceRows(encoder, q);
-  return evidenceTokens(encoder, store, first, count, tokenMaxima(q.vectors, r0, r1, store, first, count));
+  return evidenceTokens(encoder, spans, tokenMaxima(q.vectors, r0, r1, store, first, spans.starts.length));
 }
 
-/** p_j = sigmoid(scale · best_j + bias) for the body tokens among vectors [first, first + count). */
-function evidenceTokens(encoder: Encoder, store: TokenStore, first: number, count: number, best: Float32Array): EvidenceToken[] {
+/** p_j = sigmoid(scale · best_j + bias) for the body tokens among a unit's vectors (best_j and spans in vector order). */
+function evidenceTokens(encoder: Encoder, spans: TokenSpans, best: Float32Array): EvidenceToken[] {
   const ev = encoder.manifest.evidence;
   const out: EvidenceToken[] = [];
-  for (let k = 0; k < count; k++) {
-    const s = store.spanStart(first + k);
+  for (let k = 0; k < spans.starts.length; k++) {
+    const s = spans.starts[k];
     if (s < 0) continue;
-    out.push({ start: s, end: store.spanEnd(first + k), p: sigmoid(ev.scale * best[k] + ev.bias) });
+    out.push({ start: s, end: spans.ends[k], p: sigmoid(ev.scale * best[k] + ev.bias) });
   }
   return out;
 }

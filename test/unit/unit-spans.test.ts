@@ -1,0 +1,190 @@
+// The index stores no token spans: evidence recomputes a unit's spans from its own text
+// (unit-spans.ts, Encoder.keptSpans). For every unit of an indexed workspace — the fixture
+// workspace's Markdown and code comments, long passages split into windows, comment blocks whose
+// text skips the comment markers (non-contiguous file offsets), and text with characters the
+// tokenizer drops inside words or long runs without spaces — the recomputed spans must equal the
+// spans encodeDocs gave when the unit was indexed, read back from a saved index too; and a unit
+// whose text does not give back its token count gets no highlights, reported once.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { defaultModelDir } from '../../src/core/engine';
+import { buildIndex, unitsForPassage, type SourceFile } from '../../src/core/index/indexer';
+import { extractPassages } from '../../src/core/extract/index';
+import { Encoder, type DocEncoding } from '../../src/core/model/encoder';
+import { jsMatMulT } from '../../src/core/gemm';
+import { loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { StoredUnit } from '../../src/core/index/stored-unit';
+import { unitSpans } from '../../src/core/index/unit-spans';
+import { pickEvidence, scoreTokens, Searcher } from '../../src/core/search/searcher';
+import type { IndexedUnit, WorkspaceIndex } from '../../src/core/index/workspace-index';
+import { tempDirFactory } from '../temp-dirs';
+
+const tmpDir = tempDirFactory('es-unit-spans-');
+const ROOT = '/virtual';
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'workspace');
+
+const WORDS = ['server', 'drains', 'open', 'connections', 'before', 'it', 'stops', 'retries', 'uploads', 'three', 'times', 'with', 'exponential', 'backoff', 'unless', 'the', 'header', 'says', 'otherwise', 'internationalization', 'caches', 'responses'];
+const sentence = (i: number): string => Array.from({ length: 9 }, (_, k) => WORDS[(i * 7 + k * 3) % WORDS.length]).join(' ') + '.';
+
+/** Files with passages longer than a window, in Markdown and in comments of several languages. */
+function longFiles(): SourceFile[] {
+  const para = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => sentence(from + i)).join(' ');
+  return [
+    { path: 'docs/long.md', text: `# Long\n\n## Section\n\n${para(60)}\n\n- ${para(20, 3)}\n- item two\n\n${para(45, 5)}\n` },
+    // One comment block of many lines: its text skips every `// ` marker.
+    { path: 'src/long.ts', text: `${Array.from({ length: 70 }, (_, i) => `// ${sentence(i)}`).join('\n')}\nexport function drain(): void {}\n` },
+    { path: 'src/block.ts', text: `/**\n${Array.from({ length: 60 }, (_, i) => ` * ${sentence(i + 1)}`).join('\n')}\n */\nexport class Server {}\n` },
+    { path: 'scripts/long.py', text: `def drain():\n    """${Array.from({ length: 50 }, (_, i) => `    ${sentence(i + 2)}`).join('\n')}\n    """\n    return 1\n` },
+    // Characters the tokenizer drops inside words (a zero-width space, a control character,
+    // U+FFFD): gaps in the offsets that are no word boundary.
+    { path: 'docs/hostile.md', text: `# Hostile\n\n${Array.from({ length: 240 }, (_, i) => (i % 3 === 0 ? 'inter\u200bnational' : i % 3 === 1 ? 'con\u0001nections' : 'up\ufffdloads')).join(' ')}\n` },
+    // Runs without spaces longer than a window: a URL, CJK text, dotted names.
+    { path: 'docs/runs.md', text: `# Runs\n\nSee https://example.com/${'aGVsbG8gd29ybGQ-'.repeat(60)}/end for details.\n\n${'服务器在停止之前关闭连接。'.repeat(30)}\n\n${Array.from({ length: 200 }, (_, i) => `mod${i}`).join('.')} ends here.\n` },
+  ];
+}
+
+function fixtureFiles(): SourceFile[] {
+  const out: SourceFile[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) walk(abs);
+      else out.push({ path: path.relative(FIXTURE, abs).split(path.sep).join('/'), text: fs.readFileSync(abs, 'utf8') });
+    }
+  };
+  walk(FIXTURE);
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+describe('token spans recomputed from a unit\'s text', () => {
+  let encoder: Encoder;
+  before(async () => {
+    encoder = await Encoder.load(defaultModelDir());
+  });
+  after(async () => {
+    await encoder.dispose();
+  });
+
+  it('equal, for every unit of an indexed workspace, the spans encodeDocs gave at indexing (in memory and read back from the segments)', async () => {
+    const files = [...fixtureFiles(), ...longFiles()];
+    const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
+    const dir = tmpDir();
+    saveIndex(dir, built);
+    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
+    assert.ok('index' in r, JSON.stringify(r));
+    const loaded = r.index;
+    assert.ok(loaded.units.every((u) => u instanceof StoredUnit), 'loaded units read their text from their segment');
+
+    // What the indexer encoded, unit by unit: the files extracted and windowed again, and encoded.
+    const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p).map((x, k, all) => ({ ...x, windows: all.length, window: k }))));
+    const encodings: DocEncoding[] = [];
+    for (const it of items) encodings.push(...(await encoder.encodeDocs([it.input])));
+    assert.equal(built.units.length, items.length);
+    assert.equal(loaded.units.length, items.length);
+
+    let windows = 0;
+    const commentWindows = new Set<string>();
+    for (const [k, it] of items.entries()) {
+      const e = encodings[k];
+      const where = `${it.unit.path} [${it.unit.start}, ${it.unit.end}) window ${it.window + 1} of ${it.windows}`;
+      for (const ix of [built, loaded]) {
+        const u = ix.units[k];
+        assert.deepEqual([u.path, u.start, u.end, u.tokenCount], [it.unit.path, it.unit.start, it.unit.end, e.count], where);
+        const spans = unitSpans(encoder, u);
+        assert.ok(!('reason' in spans), `${where}: ${JSON.stringify(spans)}`);
+        assert.deepEqual(spans, { starts: e.starts, ends: e.ends }, where);
+      }
+      if (it.windows > 1) {
+        windows++;
+        if (it.unit.kind === 'comment' && it.unit.segments.length > 1) commentWindows.add(it.unit.path);
+        // A window begins a word, so that its text alone tokenises as it did in its passage.
+        if (it.window > 0) assert.ok(!encoder.tokenizer.continuesWord(it.input.bodyIds[0]), `${where} begins inside a word`);
+      }
+    }
+    // The fixture exercises what it is meant to.
+    assert.ok(windows >= 10, `windows of long passages: ${windows}`);
+    assert.deepEqual([...commentWindows].sort(), ['scripts/long.py', 'src/block.ts', 'src/long.ts'], 'windows of comment blocks, each of several lines');
+    for (const p of ['docs/hostile.md', 'docs/runs.md', 'src/long.ts', 'src/block.ts', 'scripts/long.py', 'docs/long.md']) {
+      assert.ok(items.filter((x) => x.unit.path === p).length > 1, `${p} is split into windows`);
+    }
+    assert.ok(items.some((x) => x.unit.kind === 'markdown' && x.windows === 1) && items.some((x) => x.unit.kind === 'comment' && x.windows === 1));
+  });
+
+  it('a window never begins inside a word, even where a character the tokenizer drops leaves a gap in it', () => {
+    // A word whose pieces after such a gap differ from its pieces alone, in number of tokens
+    // alike: had a window begun there, its spans would be recomputed wrong with no count to tell.
+    const tk = encoder.tokenizer;
+    const relative = (r: { starts: Int32Array; ends: Int32Array }, from: number): number[][] =>
+      Array.from(r.starts, (st, k) => [st - from, r.ends[k] - from]).filter(([st]) => st >= 0);
+    const word = [...tk.vocabEntries()].map(([t]) => t).filter((t) => /^[a-z]{4,}$/.test(t)).map((t) => `${t}s`).find((w) => {
+      const inWord = relative(tk.tokenize(`ab\u0001${w}`), 3);
+      const alone = relative(tk.tokenize(w), 0);
+      return inWord.length === alone.length && JSON.stringify(inWord) !== JSON.stringify(alone);
+    });
+    assert.ok(word, 'such a word exists in the vocabulary');
+    const cap = encoder.bodyCapacity(0);
+    // The passage's token `cap` (the first that no longer fits) is the word's first piece after the gap.
+    const text = `${'the '.repeat(cap - 1)}ab\u0001${word} and more words after it.`;
+    const p = { path: 'a.md', start: 0, end: text.length, kind: 'markdown' as const, language: 'markdown', context: '', segments: [{ text, offset: 0 }] };
+    const items = unitsForPassage(encoder, p);
+    assert.equal(items.length, 2);
+    assert.equal(items[1].unit.start, text.indexOf('ab\u0001'), 'the second window begins with the whole word');
+    for (const it of items) {
+      const kept = encoder.keptSpans(it.input);
+      assert.deepEqual(unitSpans(encoder, { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length }), kept);
+    }
+  });
+
+  it('give the same highlights as the spans encodeDocs gave, through the searcher', async () => {
+    const files = longFiles().slice(0, 3);
+    const index = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
+    const text = new Map(files.map((f) => [f.path, f.text!]));
+    const searcher = new Searcher(encoder, index, (p) => text.get(p)!);
+    const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p)));
+    let highlighted = 0;
+    for (const query of ['how does the server drain connections before it stops', 'exponential backoff for uploads']) {
+      const q = await encoder.encodeQuery(query);
+      for (const [k, u] of index.units.entries()) {
+        const [e] = await encoder.encodeDocs([items[k].input]);
+        for (const granularity of ['token', 'sentence'] as const) {
+          const want = pickEvidence(encoder, text.get(u.path)!, u.start, u.end, scoreTokens(encoder, q, index.store, u.tokenFirst, e), 0.3, granularity);
+          assert.deepEqual(await searcher.evidence(q, u, 0.3, granularity), want, `${u.path} [${u.start}, ${u.end}) ${granularity}: ${query}`);
+          if (want.length > 0) highlighted++;
+        }
+      }
+    }
+    assert.ok(highlighted > 10, `units with highlights: ${highlighted}`);
+    await searcher.dispose();
+  });
+
+  it('a unit whose text does not give back its token count gets no highlights, and is reported once', async () => {
+    const files: SourceFile[] = [
+      { path: 'docs/a.md', text: '# Shutdown\n\nThe server drains open connections before it stops.\n' },
+      { path: 'docs/b.md', text: '# Uploads\n\nFailed uploads are retried three times with exponential backoff.\n' },
+    ];
+    const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
+    // Unit 0 as if its text had changed under it (or been cut inside a word): one word more.
+    const u0 = built.units[0];
+    const changed: IndexedUnit = { ...u0, segments: u0.segments.map((s) => ({ ...s, text: s.text.replace('open', 'open idle') })) };
+    const index: WorkspaceIndex = { ...built, units: [changed, ...built.units.slice(1)] };
+    const spans = unitSpans(encoder, changed);
+    assert.ok('reason' in spans && new RegExp(`^docs/a\\.md \\[${u0.start}, ${u0.end}\\) has ${u0.tokenCount} token vectors but its text gives ${u0.tokenCount + 1} tokens$`).test(spans.reason), JSON.stringify(spans));
+
+    const logged: string[] = [];
+    const text = new Map(files.map((f) => [f.path, f.text!]));
+    const searcher = new Searcher(encoder, index, (p) => text.get(p)!, (m) => logged.push(m));
+    for (let round = 0; round < 2; round++) {
+      const hits = await searcher.search('how does the server stop', { top: 2, threshold: 0 });
+      assert.equal(hits.length, 2);
+      for (const h of hits) {
+        if (h.unit === changed) assert.deepEqual(h.highlights, [], 'no highlights rather than wrong ones');
+        else assert.ok(h.highlights.length > 0, 'the other unit is highlighted');
+      }
+    }
+    assert.equal(logged.length, 1, `reported once: ${JSON.stringify(logged)}`);
+    assert.match(logged[0], /^evidence: docs\/a\.md \[\d+, \d+\) has \d+ token vectors but its text gives \d+ tokens; no highlights for it$/);
+    await searcher.dispose();
+  });
+});
