@@ -25,6 +25,12 @@ export interface PruningOptions {
 const PRESCORE_FACTOR = 6;
 
 export const DEFAULT_PRUNING: PruningOptions = { nprobe: 4, ncandidates: 256 };
+/**
+ * A hybrid ranking scores the BM25 list exactly too (up to 100 units), so fewer dense candidates
+ * do: on fastify its agreement with the same fusion over exact float32 was 0.956 at 192 against
+ * 0.954 at 256, with a quarter less of the exact kernel's work.
+ */
+export const HYBRID_PRUNING: PruningOptions = { nprobe: 4, ncandidates: 192 };
 
 export interface ExactScores {
   /** Unit indices that were scored exactly (no repeats). */

@@ -9,7 +9,7 @@ import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
 import { tokenMaxima } from './maxsim';
 import { DenseScorer } from './dense-scorer';
-import { CandidateRanker, DEFAULT_PRUNING, type ExactScores, type PruningOptions, type RankOptions } from './candidate-ranker';
+import { CandidateRanker, DEFAULT_PRUNING, HYBRID_PRUNING, type ExactScores, type PruningOptions, type RankOptions } from './candidate-ranker';
 import { CompressedTokenStore } from '../index/compressed-store';
 import { storedTerms } from '../index/stored-unit';
 import type { TokenStore } from '../index/token-store';
@@ -27,7 +27,7 @@ export interface SearchOptions {
   threshold?: number;
   /** Overrides the model's evidence granularity. */
   granularity?: 'token' | 'sentence';
-  /** Candidate pruning of the dense ranking (default DEFAULT_PRUNING). */
+  /** Candidate pruning of the dense ranking (default HYBRID_PRUNING in hybrid mode, else DEFAULT_PRUNING). */
   pruning?: PruningOptions;
 }
 
@@ -94,7 +94,7 @@ export class Searcher {
     } else {
       const lex = mode === 'hybrid' ? this.lexical().search(query, FUSION_DEPTH) : [];
       // The BM25 list is scored exactly too, so each fused unit has its true dense rank.
-      const { units: scored, scores } = await this.denseScores(q!, options.pruning ?? DEFAULT_PRUNING, lex.map((l) => l.index));
+      const { units: scored, scores } = await this.denseScores(q!, options.pruning ?? (mode === 'hybrid' ? HYBRID_PRUNING : DEFAULT_PRUNING), lex.map((l) => l.index));
       const dense = new Map<number, number>();
       scored.forEach((u, k) => dense.set(u, scores[k]));
       const denseOrder = Array.from(scored).sort((a, b) => dense.get(b)! - dense.get(a)! || compareUnits(units[a], units[b]));
