@@ -144,6 +144,13 @@ describe('token spans recomputed from a unit\'s text', () => {
     const searcher = new Searcher(encoder, index, (p) => text.get(p)!);
     const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p)));
     let highlighted = 0;
+    // Each unit's spans are recomputed once, then served from the searcher's cache of shown units.
+    let recomputed = 0;
+    const keptSpans = encoder.keptSpans;
+    encoder.keptSpans = (d) => {
+      recomputed++;
+      return keptSpans.call(encoder, d);
+    };
     for (const query of ['how does the server drain connections before it stops', 'exponential backoff for uploads']) {
       const q = await encoder.encodeQuery(query);
       for (const [k, u] of index.units.entries()) {
@@ -155,7 +162,10 @@ describe('token spans recomputed from a unit\'s text', () => {
         }
       }
     }
+    encoder.keptSpans = keptSpans;
     assert.ok(highlighted > 10, `units with highlights: ${highlighted}`);
+    assert.ok(index.units.length < 256, 'all units fit the cache');
+    assert.equal(recomputed, index.units.length, 'spans recomputed once a unit, 2 questions × 2 granularities asked');
     await searcher.dispose();
   });
 

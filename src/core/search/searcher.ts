@@ -44,6 +44,8 @@ export interface SearchHit {
 export const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 /** Depth of each ranking that fusion sees. */
 export const FUSION_DEPTH = 100;
+/** Units whose recomputed spans are kept (a few pages of results; ~2 KB each). */
+const SPAN_CACHE_UNITS = 256;
 /** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
 const EXHAUSTIVE_BELOW_TOKENS = 16384;
 
@@ -56,6 +58,12 @@ export class Searcher {
   private lastMaxima?: { q: QueryEncoding; scored: ExactScores; at: Map<number, number> };
   /** Units whose token spans could not be recomputed: reported once each. */
   private readonly withoutSpans = new WeakSet<IndexedUnit>();
+  /**
+   * The recomputed spans of recently shown units, least recently used first: the same results
+   * come back as a question is typed, re-asked or re-rendered, and re-tokenising one costs
+   * ~40–70 µs here (a query shows 10).
+   */
+  private readonly spanCache = new Map<IndexedUnit, TokenSpans>();
 
   constructor(
     private readonly encoder: Encoder,
@@ -170,8 +178,18 @@ export class Searcher {
 
   /** The file spans of a unit's token vectors, recomputed from its text; undefined (reported once) when they cannot be. */
   private spansOf(unit: IndexedUnit): TokenSpans | undefined {
+    const cached = this.spanCache.get(unit);
+    if (cached) {
+      this.spanCache.delete(unit); // most recently used: to the end
+      this.spanCache.set(unit, cached);
+      return cached;
+    }
     const spans = unitSpans(this.encoder, unit);
-    if (!('reason' in spans)) return spans;
+    if (!('reason' in spans)) {
+      if (this.spanCache.size >= SPAN_CACHE_UNITS) this.spanCache.delete(this.spanCache.keys().next().value!);
+      this.spanCache.set(unit, spans);
+      return spans;
+    }
     if (!this.withoutSpans.has(unit)) {
       this.withoutSpans.add(unit);
       this.log(`evidence: ${spans.reason}; no highlights for it`);
