@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { trainCodec } from '../../src/core/index/residual-codec';
-import { CompressedStoreBuilder, type CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { ADC_ROWS, AdcKernel, type UnitSpan } from '../../src/core/search/adc-kernel';
 import { maxSim, tokenMaxima } from '../../src/core/search/maxsim';
 import { ADC_WAT_SHA256 } from '../../src/core/search/simd/adc-wasm';
@@ -52,9 +52,13 @@ async function fixture(dim: number, nUnits: number, seed: number): Promise<{ sto
 }
 
 describe('AdcKernel (wasm SIMD, compressed-domain MaxSim)', () => {
-  for (const [dim, nq] of [[64, ADC_ROWS], [40, 7]] as const) {
-    it(`matches decode + plain MaxSim at dim ${dim} with ${nq} query rows`, async () => {
-      const { store, units } = await fixture(dim, 120, dim);
+  for (const [dim, nq, renormalised] of [[64, ADC_ROWS, true], [40, 7, true], [40, 7, false]] as const) {
+    it(`matches decode + plain MaxSim at dim ${dim} with ${nq} query rows${renormalised ? '' : ', a codec without renormalisation'}`, async () => {
+      const built = await fixture(dim, 120, dim);
+      const { units } = built;
+      const b = built.store;
+      const store = renormalised ? b : CompressedTokenStore.inMemory({ ...b.codec, normalize: false }, b.count, b.centroidIds, b.norms, b.raw(0, b.count).residuals);
+      assert.equal(store.codec.normalize, renormalised);
       const { bits } = store.codec;
       assert.ok(bits.includes(0) && new Set(bits).size >= 3, `fixture covers several code widths and uncoded coordinates (${bits.join(',')})`);
       const q = rows(mulberry32(7), nq, dim);
