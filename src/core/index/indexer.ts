@@ -64,7 +64,7 @@ const SAMPLE_UNIT_SHARE = 0.25;
  * 0.920 after 6; and each pass costs sample × centroids multiply-adds, which the encoder waits for.
  */
 const KMEANS_ITERATIONS = 2;
-/** New vectors held in memory before a build writes them out as a segment (~40 MB of records). */
+/** New vectors held in memory before a build writes them out as a segment (~40 MB of 40-byte records). */
 const SPILL_VECTORS = 1 << 20;
 /**
  * Encoder tokens of the batches that may wait, encoded, for the codec while it trains (beyond the
@@ -288,7 +288,10 @@ export async function buildIndex(
       return n;
     };
     const prevBytes = previous.files.reduce((n, f) => n + f.size, 0);
-    const perByte = prevBytes > 0 ? previous.store.count / prevBytes : 0;
+    // Live vectors only: the store also counts the dead ones of replaced files until compaction,
+    // which made the estimate for new text, and so a retrain, come early.
+    const prevVectors = previous.files.reduce((n, f) => n + vectorsOf(f), 0);
+    const perByte = prevBytes > 0 ? prevVectors / prevBytes : 0;
     let total = 0;
     let fresh = 0;
     for (const f of list) {
