@@ -109,6 +109,11 @@ function grow<T extends Int32Array | Uint16Array | Uint8Array>(a: T, need: numbe
   return b;
 }
 
+/** Slots of the word cache (a power of two), the longest word it keeps, and its most pieces. */
+const WORD_CACHE_SLOTS = 8192;
+const WORD_CACHE_MAX_CHARS = 16;
+const WORD_CACHE_MAX_PIECES = 6;
+
 export class TextTokenizer {
   /** One more than the highest token id (the size of the embedding table). */
   readonly vocabSize: number;
@@ -132,6 +137,18 @@ export class TextTokenizer {
   private hashChild: Int32Array;
   private hashMask: number;
   private readonly contRoot: number;
+
+  // Word cache: the pieces of recently seen words, keyed by their normalised code units and
+  // classes, so that a word seen before costs a hash and a compare instead of a trie walk a
+  // character (the trie's table is megabytes: re-tokenising a shown passage right after the
+  // search kernel has filled the caches missed them at almost every character).
+  private readonly wcLength = new Int8Array(WORD_CACHE_SLOTS).fill(-1); // -1: empty slot
+  private readonly wcCodes = new Uint16Array(WORD_CACHE_SLOTS * WORD_CACHE_MAX_CHARS);
+  private readonly wcCls = new Uint8Array(WORD_CACHE_SLOTS * WORD_CACHE_MAX_CHARS);
+  private readonly wcPieces = new Int8Array(WORD_CACHE_SLOTS); // 0: the word is [UNK]
+  private readonly wcIds = new Int32Array(WORD_CACHE_SLOTS * WORD_CACHE_MAX_PIECES);
+  private readonly wcEnds = new Uint8Array(WORD_CACHE_SLOTS * WORD_CACHE_MAX_PIECES); // piece end, units from the word's start
+  private readonly pieceEnds = new Int32Array(WORD_CACHE_MAX_PIECES);
 
   // Per-code-point normalisation table, filled lazily.
   private readonly bmpInfo = new Int32Array(65536).fill(-1);
@@ -581,7 +598,36 @@ export class TextTokenizer {
     const cls = this.nCls;
     const starts = this.nStart;
     const ends = this.nEnd;
-    let chars = b - a;
+    const len = b - a;
+    // The word cache: the same units and classes give the same pieces (WordPiece reads nothing
+    // else), replayed through pushToken as the walk below would push them.
+    let slot = -1;
+    if (len <= WORD_CACHE_MAX_CHARS) {
+      let h = 0x811c9dc5;
+      for (let k = a; k < b; k++) h = Math.imul(h ^ codes[k], 0x01000193);
+      slot = (h ^ (h >>> 15)) & (WORD_CACHE_SLOTS - 1);
+      if (this.wcLength[slot] === len) {
+        const at = slot * WORD_CACHE_MAX_CHARS;
+        let same = true;
+        for (let k = 0; k < len && same; k++) same = this.wcCodes[at + k] === codes[a + k] && this.wcCls[at + k] === cls[a + k];
+        if (same) {
+          const pieces = this.wcPieces[slot];
+          if (pieces === 0) {
+            this.pushToken(this.unkId, starts[a], ends[b - 1]);
+            return;
+          }
+          const pa = slot * WORD_CACHE_MAX_PIECES;
+          let pos = a;
+          for (let p = 0; p < pieces; p++) {
+            const end = a + this.wcEnds[pa + p];
+            this.pushToken(this.wcIds[pa + p], starts[pos], ends[end - 1]);
+            pos = end;
+          }
+          return;
+        }
+      }
+    }
+    let chars = len;
     if (chars > this.maxCharsPerWord) {
       for (let k = a; k < b; k++) if (cls[k] === CONT) chars--;
       if (chars > this.maxCharsPerWord) {
@@ -593,6 +639,7 @@ export class TextTokenizer {
     const markEnd = this.lastEnd;
     const term = this.trieTerm;
     let pos = a;
+    let pieces = 0;
     while (pos < b) {
       let node = pos === a ? 0 : this.contRoot;
       let best = -1;
@@ -612,10 +659,30 @@ export class TextTokenizer {
         this.oLen = mark;
         this.lastEnd = markEnd;
         this.pushToken(this.unkId, starts[a], ends[b - 1]);
+        if (slot >= 0) this.remember(slot, a, len, 0);
         return;
       }
       this.pushToken(best, starts[pos], ends[bestEnd - 1]);
+      if (pieces < WORD_CACHE_MAX_PIECES) this.pieceEnds[pieces] = bestEnd - a;
+      pieces++;
       pos = bestEnd;
+    }
+    if (slot >= 0 && pieces <= WORD_CACHE_MAX_PIECES) this.remember(slot, a, len, pieces);
+  }
+
+  /** Keeps word [a, a + len)'s pieces (the last `pieces` tokens pushed; 0: [UNK]) in cache slot `slot`. */
+  private remember(slot: number, a: number, len: number, pieces: number): void {
+    const at = slot * WORD_CACHE_MAX_CHARS;
+    for (let k = 0; k < len; k++) {
+      this.wcCodes[at + k] = this.nCode[a + k];
+      this.wcCls[at + k] = this.nCls[a + k];
+    }
+    this.wcLength[slot] = len;
+    this.wcPieces[slot] = pieces;
+    const pa = slot * WORD_CACHE_MAX_PIECES;
+    for (let p = 0; p < pieces; p++) {
+      this.wcIds[pa + p] = this.oId[this.oLen - pieces + p];
+      this.wcEnds[pa + p] = this.pieceEnds[p];
     }
   }
 
