@@ -65,9 +65,12 @@ async function searchAndAccept(question: string): Promise<vscode.TextEditor> {
   }, 10_000);
 }
 
+/** Reverts the active editor's unsaved edits and closes all editors; returns once no document is dirty. */
 async function revertAndClose(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.files.revert');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  // A revert still in flight could otherwise land after the next test's own edit and undo it.
+  await eventually('the reverted documents to be clean', () => vscode.workspace.textDocuments.every((d) => !d.isDirty) || undefined, 10_000);
 }
 
 describe('Evidence Search in a real VS Code', () => {
@@ -196,6 +199,7 @@ describe('Evidence Search in a real VS Code', () => {
       const opened = await searchAndAccept(Q_SERVER);
       assert.equal(opened.document.uri.toString(), uri.toString());
       await sleep(300);
+      assert.match(opened.document.getText(), /please stop the server/, 'the edit is still there');
       assert.equal(api.evidenceRanges(uri).length, 0, 'no highlight on changed text');
       await revertAndClose();
     });
