@@ -15,40 +15,40 @@ const int8Centroids = new WeakMap<Float32Array, Int8Columns>();
  * that vector's residual a little longer; the residual codes stay exact to the centroid chosen.
  */
 export async function nearestCentroidsFast(points: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, matmul: MatMulT): Promise<Int32Array> {
-  if (!matmul.argmaxInt8T || k === 0) return nearestCentroids(points, n, centroids, k, dim, matmul);
+  const argmaxInt8T = matmul.argmaxInt8T?.bind(matmul);
+  if (!argmaxInt8T || k === 0) return nearestCentroids(points, n, centroids, k, dim, matmul);
   let q = int8Centroids.get(centroids);
   if (!q) int8Centroids.set(centroids, (q = quantiseColumns(centroids, k, dim)));
-  const out = new Int32Array(n);
-  const rowsPerBlock = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / Math.max(1, k)));
-  for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
-    const m = Math.min(rowsPerBlock, n - r0);
-    out.set(await matmul.argmaxInt8T(points.subarray(r0 * dim, (r0 + m) * dim), m, q), r0);
-  }
-  return out;
+  const columns = q;
+  return inBlocks(points, n, k, dim, new Int32Array(n), (rows, m) => argmaxInt8T(rows, m, columns));
 }
 
 /** For each point (row of `points`), the id of the centroid with the largest dot product (lowest id on ties). */
 export async function nearestCentroids(points: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, matmul: MatMulT, out = new Int32Array(n)): Promise<Int32Array> {
-  const rowsPerBlock = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / Math.max(1, k)));
-  for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
-    const m = Math.min(rowsPerBlock, n - r0);
-    if (matmul.argmaxT) {
-      out.set(await matmul.argmaxT(points.subarray(r0 * dim, (r0 + m) * dim), m, centroids, k, dim), r0);
-      continue;
-    }
-    const s = await matmul.multiplyT(points.subarray(r0 * dim, (r0 + m) * dim), m, centroids, k, dim);
+  return inBlocks(points, n, k, dim, out, async (rows, m) => {
+    if (matmul.argmaxT) return matmul.argmaxT(rows, m, centroids, k, dim);
+    const s = await matmul.multiplyT(rows, m, centroids, k, dim);
+    const best = new Int32Array(m);
     for (let i = 0; i < m; i++) {
       const row = i * k;
-      let best = 0;
       let bestV = s[row];
       for (let c = 1; c < k; c++) {
         if (s[row + c] > bestV) {
           bestV = s[row + c];
-          best = c;
+          best[i] = c;
         }
       }
-      out[r0 + i] = best;
     }
+    return best;
+  });
+}
+
+/** Runs `assign` on blocks of rows whose products with k centroids fit MAX_BLOCK_FLOATS, into `out`. */
+async function inBlocks(points: Float32Array, n: number, k: number, dim: number, out: Int32Array, assign: (rows: Float32Array, m: number) => Promise<Int32Array>): Promise<Int32Array> {
+  const rowsPerBlock = Math.max(1, Math.floor(MAX_BLOCK_FLOATS / Math.max(1, k)));
+  for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
+    const m = Math.min(rowsPerBlock, n - r0);
+    out.set(await assign(points.subarray(r0 * dim, (r0 + m) * dim), m), r0);
   }
   return out;
 }
