@@ -72,7 +72,7 @@ describe('buildIndex with a compressed store', () => {
     const dead = first.index.units.filter((u) => u.path === 'docs/page-2.md' || u.path === 'docs/page-4.md').reduce((n, u) => n + u.tokenCount, 0);
     assert.equal(second.index.store.count, live + dead);
     assert.equal(second.stats.tokens, live);
-    // The new file's vectors decode close to its exact encoding (same centroids, 2-bit residuals).
+    // The new file's vectors decode close to its exact encoding (same centroids, same residual codec).
     const unit = second.index.units.find((u) => u.path === 'docs/page-6.md')!;
     const dec = new Float32Array(unit.tokenCount * encoder.dim);
     second.index.store.decode(unit.tokenFirst, unit.tokenCount, dec);

@@ -1,5 +1,5 @@
 // The residual codec and its k-means: deterministic training, and decoded vectors that stay
-// within the bounds the 2-bit buckets allow.
+// within the bounds their buckets allow, and code widths that pack into the residual bytes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';

@@ -1,6 +1,6 @@
 // The workspace index's token vectors, residual-compressed (residual-codec.ts): per vector a
-// uint16 centroid id, one byte of residual length and residualBytes(dim) bytes of 2-bit codes (32
-// at dim 128) — 35 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by
+// uint16 centroid id, one byte of residual length and residualBytes(dim) bytes of codes (37 at
+// dim 128) — 40 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by
 // all vectors. No file spans: only the ~10 results shown need them, and evidence recomputes a
 // unit's spans from its text with the tokenizer (unit-spans.ts).
 //
