@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
-import { trainCodec } from '../../src/core/index/residual-codec';
-import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { ADC_ROWS, AdcKernel, type UnitSpan } from '../../src/core/search/adc-kernel';
 import { maxSim, tokenMaxima } from '../../src/core/search/maxsim';
 import { ADC_WAT_SHA256 } from '../../src/core/search/simd/adc-wasm';
 import { mulberry32 } from '../../src/core/bench/metrics';
+import { compressedUnits } from '../compressed-fixture';
 
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
@@ -37,18 +37,7 @@ function rows(r: () => number, n: number, dim: number): Float32Array {
 async function fixture(dim: number, nUnits: number, seed: number): Promise<{ store: CompressedTokenStore; units: UnitSpan[] }> {
   const r = mulberry32(seed);
   const sizes = Array.from({ length: nUnits }, (_, u) => (u % 13 === 4 ? 0 : 1 + Math.floor(r() * 40)));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const vectors = rows(r, total, dim);
-  const codec = await trainCodec(vectors, total, dim, { k: 64, iterations: 4, seed: 3, matmul: jsMatMulT, trainedOnTokens: total });
-  const b = new CompressedStoreBuilder(codec);
-  await b.addFloat(vectors, total, jsMatMulT);
-  const units: UnitSpan[] = [];
-  let at = 0;
-  for (const n of sizes) {
-    units.push({ tokenFirst: at, tokenCount: n });
-    at += n;
-  }
-  return { store: b.freeze(), units };
+  return compressedUnits(rows(r, sizes.reduce((a, b) => a + b, 0), dim), sizes, dim, { k: 64, seed: 3 });
 }
 
 describe('AdcKernel (wasm SIMD, compressed-domain MaxSim)', () => {

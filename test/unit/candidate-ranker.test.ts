@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
-import { trainCodec } from '../../src/core/index/residual-codec';
-import { CompressedStoreBuilder, type CompressedTokenStore } from '../../src/core/index/compressed-store';
+import type { CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { CandidateRanker, kthSmallest } from '../../src/core/search/candidate-ranker';
 import { CentroidLists } from '../../src/core/search/centroid-lists';
 import { DenseScorer, type UnitSpan } from '../../src/core/search/dense-scorer';
 import { tokenMaxima } from '../../src/core/search/maxsim';
 import { mulberry32 } from '../../src/core/bench/metrics';
+import { compressedUnits } from '../compressed-fixture';
 
 const DIM = 16;
 
@@ -30,16 +30,7 @@ async function makeStore(seed: number, nUnits: number): Promise<{ store: Compres
   const total = sizes.reduce((a, b) => a + b, 0);
   const vectors = new Float32Array(total * DIM);
   for (let j = 0; j < total; j++) vectors.set(unitRow(r, DIM), j * DIM);
-  const codec = await trainCodec(vectors, total, DIM, { k: 32, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: total });
-  const b = new CompressedStoreBuilder(codec);
-  await b.addFloat(vectors, total, jsMatMulT);
-  const units: UnitSpan[] = [];
-  let at = 0;
-  for (const n of sizes) {
-    units.push({ tokenFirst: at, tokenCount: n });
-    at += n;
-  }
-  return { store: b.freeze(), units, vectors };
+  return { ...(await compressedUnits(vectors, sizes, DIM, { k: 32, seed: 1 })), vectors };
 }
 
 function queryRows(seed: number, rows: number): Float32Array {
