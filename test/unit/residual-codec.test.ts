@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
-import { centroidCountFor, codeLayout, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
+import { centroidCountFor, codeLayout, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, layoutOf, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
 import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { mulberry32 } from '../../src/core/bench/metrics';
@@ -117,6 +117,7 @@ describe('residual codec', () => {
         assert.equal(norms[i], normCode(codec, len));
         assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
       }
+      const layout = layoutOf(codec);
       for (let d = 0; d < dim; d++) {
         const buckets = 1 << codec.bits[d];
         const w = codec.weights.subarray(MAX_BUCKETS * d, MAX_BUCKETS * d + buckets);
@@ -137,6 +138,9 @@ describe('residual codec', () => {
           // Inner buckets bound the (scaled) error by their width; the outer ones by the distance to the cutoff plus theirs.
           let b = 0;
           while (b < buckets - 1 && u >= cut[b]) b++;
+          // The stored code is exactly that bucket (encodeResiduals finds it through a lookup grid).
+          const stored = (res[i * residualBytes(dim) + layout.byte[d]] >> layout.shift[d]) & (buckets - 1);
+          assert.equal(stored, b, `vector ${i} coordinate ${d}: code ${stored}, bucket ${b} (u = ${u})`);
           const lo = b === 0 ? Math.min(u, w[0]) : cut[b - 1];
           const hi = b === buckets - 1 ? Math.max(u, w[b]) : cut[b];
           assert.ok(Math.abs(e) <= hi - lo + 1e-5, `vector ${i} coordinate ${d}: scaled error ${e} outside bucket [${lo}, ${hi}]`);

@@ -11,6 +11,7 @@
 // no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
 import type { MatMulT } from '../gemm';
 import { nearestCentroidsFast } from './kmeans';
+import { CentroidShortlist } from './centroid-shortlist';
 import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
@@ -159,6 +160,8 @@ export class CompressedStoreBuilder {
   private spilledCount = 0;
   /** Vectors of the base that some unit still uses (the rest is dead space). */
   baseLive = 0;
+  /** Centroids by token id, for addFloat's vectors that come with their token ids. */
+  shortlist: CentroidShortlist | undefined;
 
   constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore) {
     if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
@@ -201,12 +204,21 @@ export class CompressedStoreBuilder {
   /**
    * Compresses `n` float vectors (rows of dim) with the codec; returns the index of the first.
    * Callers pass many units at once: the centroid assignment is one matrix product per call.
+   * With the vectors' token ids, most vectors are assigned from their token's shortlist of
+   * centroids (centroid-shortlist.ts) and the rest by that product.
    */
-  async addFloat(vectors: Float32Array, n: number, matmul: MatMulT): Promise<number> {
+  async addFloat(vectors: Float32Array, n: number, matmul: MatMulT, tokenIds?: ArrayLike<number>): Promise<number> {
     const { codec } = this;
     // Into the codec's coordinates: rows of vectors · rotationᵀ.
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
-    const ids = await nearestCentroidsFast(rotated, n, codec.centroids, codec.k, codec.dim, matmul);
+    const exact = (rows: Float32Array, m: number): Promise<Int32Array> => nearestCentroidsFast(rows, m, codec.centroids, codec.k, codec.dim, matmul);
+    let ids: Int32Array;
+    if (tokenIds && codec.k > 0) {
+      this.shortlist ??= new CentroidShortlist(codec.centroids, codec.k, codec.dim, matmul);
+      ids = await this.shortlist.assign(rotated, n, tokenIds, exact);
+    } else {
+      ids = await exact(rotated, n);
+    }
     this.reserve(n);
     const first = this.added;
     this.centroidIds.set(ids, first);

@@ -123,6 +123,8 @@ export interface IndexStats {
   /** Whether this build trained a new codec (first build, or the index outgrew the old one). */
   codecTrained: boolean;
   centroids: number;
+  /** Vectors of this run assigned a centroid from their token's shortlist (centroid-shortlist.ts), not by exact search. */
+  shortlisted: number;
   seconds: number;
 }
 
@@ -239,7 +241,7 @@ export async function buildIndex(
   const docEncoder: DocEncoder = options.docEncoder ?? { encodeDocs: (docs) => encodeEach(encoder, docs) };
   const stats: IndexStats = {
     files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
-    codecTrained: false, centroids: 0, seconds: 0,
+    codecTrained: false, centroids: 0, shortlisted: 0, seconds: 0,
   };
   const bytesOf = (f: SourceFile): number => f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0);
 
@@ -552,8 +554,21 @@ export async function buildIndex(
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
+        // Each vector's token id, for the centroid shortlists (centroid-shortlist.ts); none when
+        // an encoding does not have one vector a kept token (a stand-in encoder), which only
+        // means exact assignment.
+        let tokenIds: Int32Array | undefined = new Int32Array(n);
+        let at = 0;
+        for (const x of batch) {
+          x.items.forEach((item, i) => {
+            const ids = encoder.keptIds(item.input);
+            if (tokenIds && ids.length === x.encodings[i]!.count) tokenIds.set(ids, at);
+            else tokenIds = undefined;
+            at += x.encodings[i]!.count;
+          });
+        }
         // (the tokens' spans are not stored: evidence recomputes them from a unit's text)
-        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul) : store.count;
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, tokenIds) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {
@@ -615,7 +630,9 @@ export async function buildIndex(
     if (pending.length > 0) await flush();
     await settle(0);
     await gate(); // a cancel during the last batches still counts: the caller keeps its old index
-    let frozen = (await storeReady).freeze();
+    const builder = await storeReady;
+    stats.shortlisted = builder.shortlist?.stats.listed ?? 0;
+    let frozen = builder.freeze();
     codec = frozen.codec;
     let liveUnits: IndexedUnit[] = units;
     // The previous vectors of changed and deleted files are dead space in the kept parts.

@@ -144,6 +144,12 @@ export class Encoder {
     return { starts, ends };
   }
 
+  /** The token id of each kept token (one per vector encodeDocs gives for `d`). */
+  keptIds(d: DocInput): Int32Array {
+    const seq = this.docSequence(d);
+    return seq.ids.filter((id) => !this.punct[id]);
+  }
+
   async encodeQuery(query: string): Promise<QueryEncoding> {
     const L = this.manifest.queryMaxLen;
     const real = this.tokenizer.tokenize(query).ids.slice(0, L - 2);
