@@ -70,7 +70,8 @@ describe('centroid shortlist', () => {
     }
     for (const climbs of [0, 8]) {
       const out = new Int32Array(n);
-      const compared = kernel.assign(rows, n, lists, Int32Array.from(cand), climbs, out);
+      const scores = new Float32Array(n);
+      const compared = kernel.assign(rows, n, lists, Int32Array.from(cand), climbs, out, scores);
       let expectCompared = 0;
       let climbed = 0;
       for (let i = 0; i < n; i++) {
@@ -88,13 +89,14 @@ describe('centroid shortlist', () => {
         }
         // (float32 sums in another order: a near-tie may go either way)
         assert.ok(out[i] === best || Math.abs(score(out[i]) - score(best)) < 1e-5, `row ${i}: ${out[i]} instead of ${best}`);
+        assert.ok(Math.abs(scores[i] - score(out[i])) < 1e-5, `row ${i}: score ${scores[i]}`);
       }
       assert.equal(compared, expectCompared);
       if (climbs > 0) assert.ok(climbed > 0, 'some rows climbed');
     }
   });
 
-  it('assigns from lists once trusted, within a near-tie of exact search; spread tokens are always searched exactly', async () => {
+  it('assigns from lists once trusted, within a near-tie of exact search; spread tokens and outliers are searched exactly', async () => {
     const dim = 16;
     const k = 1024;
     const r = mulberry32(3);
@@ -128,7 +130,8 @@ describe('centroid shortlist', () => {
         } else {
           const t = Math.floor(r() * homes.length);
           ids[i] = 1 + t;
-          near(r, C, homes[t][Math.floor(r() * 3)], dim, 0.4, rows, i * dim);
+          // (one in 200 far from the token's usual centroids: a word in an odd context)
+          near(r, C, r() < 0.005 ? Math.floor(r() * k) : homes[t][Math.floor(r() * 3)], dim, 0.4, rows, i * dim);
         }
       }
       const before = shortlist.stats.listed;

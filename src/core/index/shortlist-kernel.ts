@@ -3,7 +3,7 @@
 import { SHORTLIST_WASM_BASE64 } from '../search/simd/shortlist-wasm';
 import { align16, compileKernel, ensureMemory, instantiate, type WasmMemory } from '../search/simd/wasm';
 
-type AssignFn = (C: number, dim16: number, nb: number, M: number, climbs: number, rows: number, n: number, lists: number, cand: number, out: number) => number;
+type AssignFn = (C: number, dim16: number, nb: number, M: number, climbs: number, rows: number, n: number, lists: number, cand: number, out: number, score: number) => number;
 
 let compiled: object | undefined;
 
@@ -42,22 +42,25 @@ export class ShortlistKernel {
 
   /**
    * For each of the n rows, the best of its candidates (cand[lists[2i], +lists[2i + 1]), which
-   * must not be empty), then up to `climbs` steps to a nearer neighbour. Writes `out`; returns
-   * the number of centroids compared.
+   * must not be empty), then up to `climbs` steps to a nearer neighbour. Writes `out` and the
+   * chosen centroid's dot product with the row into `score`; returns the number of centroids
+   * compared.
    */
-  assign(rows: Float32Array, n: number, lists: Int32Array, cand: Int32Array, climbs: number, out: Int32Array): number {
+  assign(rows: Float32Array, n: number, lists: Int32Array, cand: Int32Array, climbs: number, out: Int32Array, score: Float32Array): number {
     const D = this.dim;
     const rowsAt = this.free;
     const listsAt = align16(rowsAt + n * D * 4);
     const candAt = align16(listsAt + n * 8);
     const outAt = align16(candAt + cand.length * 4);
-    ensureMemory(this.memory, outAt + n * 4);
+    const scoreAt = align16(outAt + n * 4);
+    ensureMemory(this.memory, scoreAt + n * 4);
     const buf = this.memory.buffer;
     new Float32Array(buf, rowsAt, n * D).set(rows.subarray(0, n * D));
     new Int32Array(buf, listsAt, 2 * n).set(lists.subarray(0, 2 * n));
     new Int32Array(buf, candAt, cand.length).set(cand);
-    const compared = this.assignFn(this.C, D / 16, this.nb, this.M, climbs, rowsAt, n, listsAt, candAt, outAt);
+    const compared = this.assignFn(this.C, D / 16, this.nb, this.M, climbs, rowsAt, n, listsAt, candAt, outAt, scoreAt);
     out.set(new Int32Array(buf, outAt, n));
+    score.set(new Float32Array(buf, scoreAt, n));
     return compared;
   }
 }

@@ -11,6 +11,7 @@
 ;;   $lists n × [start, count] i32: row i's candidates are $cand[start, start + count)
 ;;   $cand  i32 centroid ids
 ;;   $out   n i32: the centroid chosen for each row
+;;   $score n f32: its dot product with the row
 ;; Returns the number of centroids compared, climb included.
 (module
   (memory (export "memory") 1)
@@ -36,7 +37,7 @@
 
   (func (export "assign")
     (param $C i32) (param $dim16 i32) (param $nb i32) (param $M i32) (param $climbs i32)
-    (param $rows i32) (param $n i32) (param $lists i32) (param $cand i32) (param $out i32)
+    (param $rows i32) (param $n i32) (param $lists i32) (param $cand i32) (param $out i32) (param $score i32)
     (result i32)
     (local $i i32) (local $r i32) (local $stride i32) (local $p i32) (local $pend i32)
     (local $c i32) (local $v f32) (local $best i32) (local $bestV f32)
@@ -86,6 +87,7 @@
         (local.set $step (i32.add (local.get $step) (i32.const 1)))
         (br $climb)))
       (i32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+      (f32.store (i32.add (local.get $score) (i32.shl (local.get $i) (i32.const 2))) (local.get $bestV))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $rowsLoop)))
     (local.get $compared)
