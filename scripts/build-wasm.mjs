@@ -1,7 +1,7 @@
 // Assembles the WebAssembly kernels in src/core/search/simd (adc.wat: MaxSim over compressed
-// vectors; shortlist.wat: centroid assignment while indexing) into generated TypeScript modules
-// beside them (adc-wasm.ts, shortlist-wasm.ts: the wasm bytes as base64), so the extension needs
-// no assembler at run time.
+// vectors; indexing.wat: centroid assignment and residual coding while indexing) into generated
+// TypeScript modules beside them (adc-wasm.ts, indexing-wasm.ts: the wasm bytes as base64), so
+// the extension needs no assembler at run time.
 //
 //   node scripts/build-wasm.mjs           write the generated module
 //   node scripts/build-wasm.mjs --check   exit 1 if a committed module differs from a fresh build
@@ -20,7 +20,7 @@ const simd = join(root, 'src/core/search/simd');
 /** Each kernel: its WAT source, the generated module, and the prefix of its exported names. */
 const kernels = [
   { wat: 'adc.wat', out: 'adc-wasm.ts', prefix: 'ADC' },
-  { wat: 'shortlist.wat', out: 'shortlist-wasm.ts', prefix: 'SHORTLIST' },
+  { wat: 'indexing.wat', out: 'indexing-wasm.ts', prefix: 'INDEXING' },
 ];
 
 function loadWabt() {

@@ -1,12 +1,13 @@
-// Centroid assignment by token shortlists (centroid-shortlist.ts, shortlist.wat): the neighbour
-// graph, the kernel against a plain JavaScript reference, and the shortlist's policy — lists
-// only for tokens whose vectors keep to few centroids, exact search for the rest.
+// Centroid assignment by token shortlists (centroid-shortlist.ts, indexing.wat's assign): the
+// neighbour graph, the kernel against a plain JavaScript reference, and the shortlist's policy —
+// lists only for tokens whose vectors keep to few centroids, exact search for the rest.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids } from '../../src/core/index/kmeans';
-import { CentroidShortlist, nearestNeighbours } from '../../src/core/index/centroid-shortlist';
-import { ShortlistKernel } from '../../src/core/index/shortlist-kernel';
+import { CentroidShortlist, nearestNeighbours, SHORTLIST_NEIGHBOURS } from '../../src/core/index/centroid-shortlist';
+import { IndexingKernel } from '../../src/core/index/indexing-kernel';
+import { emptyCodec } from '../../src/core/index/residual-codec';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
 function gauss(r: () => number): number {
@@ -28,6 +29,11 @@ function near(r: () => number, centres: Float32Array, c: number, dim: number, sp
   let s = 0;
   for (let d = 0; d < dim; d++) s += (out[at + d] = centres[c * dim + d] + (spread * gauss(r)) / Math.sqrt(dim)) ** 2;
   for (let d = 0; d < dim; d++) out[at + d] /= Math.sqrt(s);
+}
+
+/** A kernel over these centroids (a codec without residual codes: assign needs only centroids). */
+function kernelFor(C: Float32Array, k: number, dim: number, neighbours = SHORTLIST_NEIGHBOURS): IndexingKernel {
+  return new IndexingKernel({ ...emptyCodec(dim), k, centroids: C }, neighbours);
 }
 
 const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => {
@@ -57,9 +63,11 @@ describe('centroid shortlist', () => {
     const C = unitRows(r, k, dim);
     const M = 6;
     const nb = await nearestNeighbours(C, k, dim, M, jsMatMulT);
-    const kernel = new ShortlistKernel(C, k, dim, nb, M);
+    const kernel = kernelFor(C, k, dim, M);
+    kernel.setNeighbours(nb, M);
     const n = 500;
     const rows = unitRows(r, n, dim);
+    kernel.loadRows(rows, n);
     const cand: number[] = [];
     const lists = new Int32Array(2 * n);
     for (let i = 0; i < n; i++) {
@@ -71,7 +79,7 @@ describe('centroid shortlist', () => {
     for (const climbs of [0, 8]) {
       const out = new Int32Array(n);
       const scores = new Float32Array(n);
-      const compared = kernel.assign(rows, n, lists, Int32Array.from(cand), climbs, out, scores);
+      const compared = kernel.assign(Int32Array.from({ length: n }, (_, i) => i), lists, Int32Array.from(cand), climbs, out, scores);
       let expectCompared = 0;
       let climbed = 0;
       for (let i = 0; i < n; i++) {
@@ -101,7 +109,8 @@ describe('centroid shortlist', () => {
     const k = 1024;
     const r = mulberry32(3);
     const C = unitRows(r, k, dim);
-    const shortlist = new CentroidShortlist(C, k, dim, jsMatMulT);
+    const kernel = kernelFor(C, k, dim);
+    const shortlist = new CentroidShortlist(kernel, jsMatMulT);
     // 200 "word" tokens whose vectors lie near one of 3 centroids each, and one token (id 0, like
     // [D] or "the") whose vectors lie anywhere.
     const homes = Array.from({ length: 200 }, () => [0, 1, 2].map(() => Math.floor(r() * k)));
@@ -135,6 +144,7 @@ describe('centroid shortlist', () => {
         }
       }
       const before = shortlist.stats.listed;
+      kernel.loadRows(rows, n);
       const got = await shortlist.assign(rows, n, ids, exact);
       const truth = await exact(rows, n);
       for (let i = 0; i < n; i++) {
@@ -165,14 +175,17 @@ describe('centroid shortlist', () => {
     for (const [k, dim] of [[256, 16], [1024, 12]]) {
       const r = mulberry32(4);
       const C = unitRows(r, k, dim);
-      const shortlist = new CentroidShortlist(C, k, dim, jsMatMulT);
+      const kernel = kernelFor(C, k, dim);
+      const shortlist = new CentroidShortlist(kernel, jsMatMulT);
       // (past ACTIVATE_AFTER exact searches, with three tokens only: lists would be trusted)
       const n = 17000;
       const rows = unitRows(r, n, dim);
       const ids = Int32Array.from({ length: n }, (_, i) => i % 3);
       const exact = (x: Float32Array, m: number): Promise<Int32Array> => nearestCentroids(x, m, C, k, dim, jsMatMulT);
+      kernel.loadRows(rows, n);
       await shortlist.assign(rows, n, ids, exact);
       const m = 2000;
+      kernel.loadRows(rows, m);
       const got = await shortlist.assign(rows, m, ids, exact);
       assert.deepEqual(got, await exact(rows, m));
       assert.equal(shortlist.stats.listed, 0);

@@ -7,6 +7,7 @@ import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
 import { centroidCountFor, codeLayout, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, layoutOf, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
 import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
+import { IndexingKernel } from '../../src/core/index/indexing-kernel';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
 function gauss(r: () => number): number {
@@ -103,6 +104,16 @@ describe('residual codec', () => {
       const res = new Uint8Array(n * residualBytes(dim));
       const norms = new Uint8Array(n);
       encodeResiduals(codec, rotated, n, ids, res, norms);
+      // The store's WebAssembly coder (through lookup grids) gives the same bytes, in two batches at an offset.
+      const kernel = new IndexingKernel(codec);
+      const kres = new Uint8Array((n + 5) * residualBytes(dim));
+      const knorms = new Uint8Array(n + 5);
+      for (const [a, b] of [[0, 1000], [1000, n]]) {
+        kernel.loadRows(rotated.subarray(a * dim, b * dim), b - a);
+        kernel.encode(ids.subarray(a, b), kres, knorms, 5 + a);
+      }
+      assert.deepEqual(knorms.subarray(5), norms, 'length bytes');
+      assert.deepEqual(kres.subarray(5 * residualBytes(dim)), res, 'code bytes');
       // Without renormalisation, decoded = centroid + stored length × bucket value: check bucket by bucket.
       const raw = { ...codec, normalize: false };
       const dec = new Float32Array(n * dim);
@@ -138,7 +149,7 @@ describe('residual codec', () => {
           // Inner buckets bound the (scaled) error by their width; the outer ones by the distance to the cutoff plus theirs.
           let b = 0;
           while (b < buckets - 1 && u >= cut[b]) b++;
-          // The stored code is exactly that bucket (encodeResiduals finds it through a lookup grid).
+          // The stored code is exactly that bucket.
           const stored = (res[i * residualBytes(dim) + layout.byte[d]] >> layout.shift[d]) & (buckets - 1);
           assert.equal(stored, b, `vector ${i} coordinate ${d}: code ${stored}, bucket ${b} (u = ${u})`);
           const lo = b === 0 ? Math.min(u, w[0]) : cut[b - 1];

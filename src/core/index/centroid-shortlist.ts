@@ -23,7 +23,7 @@
 // exact searches, and only for large codecs: a small update (one edited file) searches exactly and
 // does not pay for the neighbour graph (a k × k product).
 import type { MatMulT } from '../gemm';
-import { ShortlistKernel } from './shortlist-kernel';
+import { IndexingKernel } from './indexing-kernel';
 
 /** Exact searches behind a list before it is trusted. */
 const MIN_EXACT = 8;
@@ -34,7 +34,7 @@ const MAX_LIST = 256;
 /** One vector in this many of a trusted token is searched exactly anyway. */
 const AUDIT_EVERY = 32;
 /** Neighbours per centroid for the climb, and the most steps a climb takes. */
-const NEIGHBOURS = 8;
+export const SHORTLIST_NEIGHBOURS = 8;
 const MAX_CLIMB = 8;
 /**
  * A listed vector whose best dot product is more than this many standard deviations below its
@@ -77,27 +77,31 @@ export interface ShortlistStats {
 export class CentroidShortlist {
   private readonly tokens = new Map<number, TokenCentroids>();
   readonly stats: ShortlistStats = { listed: 0, exact: 0, compared: 0 };
-  private kernel: ShortlistKernel | undefined;
+  private active = false;
   private readonly usable: boolean;
+  private readonly centroids: Float32Array;
+  private readonly k: number;
+  private readonly dim: number;
 
   constructor(
-    /** k × dim, the codec's centroids (the rows to assign are in the same coordinates). */
-    private readonly centroids: Float32Array,
-    private readonly k: number,
-    private readonly dim: number,
+    /** Holds the codec's centroids and, for each call, the rows to assign (loadRows). */
+    private readonly kernel: IndexingKernel,
     private readonly matmul: MatMulT,
   ) {
-    this.usable = k >= MIN_CENTROIDS && ShortlistKernel.fits(dim);
+    ({ centroids: this.centroids, k: this.k, dim: this.dim } = kernel.codec);
+    this.usable = this.k >= MIN_CENTROIDS && IndexingKernel.assignFits(this.dim) && kernel.maxNeighbours >= SHORTLIST_NEIGHBOURS;
   }
 
   /**
-   * The centroid of each of the n rows; `tokenIds[i]` is row i's token id. `exact` searches
-   * every centroid for a block of rows (the same answer for a row whatever block it is in).
+   * The centroid of each of the n rows, which must be the kernel's loaded rows (loadRows);
+   * `tokenIds[i]` is row i's token id. `exact` searches every centroid for a block of rows (the
+   * same answer for a row whatever block it is in).
    */
   async assign(rows: Float32Array, n: number, tokenIds: ArrayLike<number>, exact: (rows: Float32Array, m: number) => Promise<Int32Array>): Promise<Int32Array> {
     const D = this.dim;
-    if (!this.kernel && this.usable && this.stats.exact >= ACTIVATE_AFTER) {
-      this.kernel = new ShortlistKernel(this.centroids, this.k, D, await nearestNeighbours(this.centroids, this.k, D, NEIGHBOURS, this.matmul), NEIGHBOURS);
+    if (!this.active && this.usable && this.stats.exact >= ACTIVATE_AFTER) {
+      this.kernel.setNeighbours(await nearestNeighbours(this.centroids, this.k, D, SHORTLIST_NEIGHBOURS, this.matmul), SHORTLIST_NEIGHBOURS);
+      this.active = true;
     }
     const out = new Int32Array(n);
     const searched: number[] = [];
@@ -109,7 +113,7 @@ export class CentroidShortlist {
     for (let i = 0; i < n; i++) {
       const t = this.tokens.get(tokenIds[i]);
       if (t) t.seen++;
-      const trusted = this.kernel !== undefined && t !== undefined && t.exact >= MIN_EXACT && t.ids.length <= MAX_LIST
+      const trusted = this.active && t !== undefined && t.exact >= MIN_EXACT && t.ids.length <= MAX_LIST
         && t.singles <= MAX_MISSING_MASS * t.exact && t.seen % AUDIT_EVERY !== 0;
       if (!trusted) {
         searched.push(i);
@@ -125,10 +129,9 @@ export class CentroidShortlist {
       listed.push(i);
     }
     if (listed.length > 0) {
-      const block = gather(rows, D, listed);
       const found = new Int32Array(listed.length);
       const score = new Float32Array(listed.length);
-      this.stats.compared += this.kernel!.assign(block, listed.length, lists, Int32Array.from(cand), MAX_CLIMB, found, score);
+      this.stats.compared += this.kernel.assign(Int32Array.from(listed), lists, Int32Array.from(cand), MAX_CLIMB, found, score);
       let rejected = 0;
       listed.forEach((i, r) => {
         // Far below the token's usual nearest centroid: its nearest is likely not on the list.

@@ -11,7 +11,8 @@
 // no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
 import type { MatMulT } from '../gemm';
 import { nearestCentroidsFast } from './kmeans';
-import { CentroidShortlist } from './centroid-shortlist';
+import { CentroidShortlist, SHORTLIST_NEIGHBOURS } from './centroid-shortlist';
+import { IndexingKernel } from './indexing-kernel';
 import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
@@ -162,6 +163,8 @@ export class CompressedStoreBuilder {
   baseLive = 0;
   /** Centroids by token id, for addFloat's vectors that come with their token ids. */
   shortlist: CentroidShortlist | undefined;
+  /** addFloat's assignment and residual coding in WebAssembly (made on first use). */
+  private kernel: IndexingKernel | undefined;
 
   constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore) {
     if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
@@ -212,9 +215,11 @@ export class CompressedStoreBuilder {
     // Into the codec's coordinates: rows of vectors · rotationᵀ.
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
     const exact = (rows: Float32Array, m: number): Promise<Int32Array> => nearestCentroidsFast(rows, m, codec.centroids, codec.k, codec.dim, matmul);
+    this.kernel ??= new IndexingKernel(codec, SHORTLIST_NEIGHBOURS);
+    this.kernel.loadRows(rotated, n);
     let ids: Int32Array;
     if (tokenIds && codec.k > 0) {
-      this.shortlist ??= new CentroidShortlist(codec.centroids, codec.k, codec.dim, matmul);
+      this.shortlist ??= new CentroidShortlist(this.kernel, matmul);
       ids = await this.shortlist.assign(rotated, n, tokenIds, exact);
     } else {
       ids = await exact(rotated, n);
@@ -222,7 +227,8 @@ export class CompressedStoreBuilder {
     this.reserve(n);
     const first = this.added;
     this.centroidIds.set(ids, first);
-    encodeResiduals(codec, rotated, n, ids, this.residuals, this.norms, first);
+    // (encodeResiduals, in WebAssembly)
+    this.kernel.encode(ids, this.residuals, this.norms, first);
     this.added += n;
     return this.partBase + first;
   }

@@ -369,16 +369,17 @@ function bucketOf(cutoffs: Float32Array, at: number, buckets: number, u: number)
 }
 
 /** Cells per axis of the bucket lookup grid (see bucketGridOf). */
-const GRID_CELLS = 256;
+export const GRID_CELLS = 256;
 
 /**
- * Per coded axis, a lookup grid for its bucket: the grid spans the axis's cutoffs in GRID_CELLS
- * equal cells, each holding the bucket of its left edge, so that a value's bucket is the cell's
- * plus the few cutoffs (usually none) between the edge and the value. A binary search per axis
- * (branches the CPU cannot predict) made residual coding ~7 µs a vector, as much as a fifth of
- * encoding the vector.
+ * Per coded axis, a lookup grid for its bucket (IndexingKernel.encode): the grid spans the axis's
+ * cutoffs in GRID_CELLS equal cells, each holding the bucket of its left edge, so that a value's
+ * bucket is the cell's plus the few cutoffs (usually none) between the edge and the value. The
+ * binary search per axis of encodeResiduals (branches the CPU cannot predict) made residual
+ * coding in JavaScript ~7 µs a vector in the 10k build's profile, a fifth of encoding the vector;
+ * the grid in JavaScript ~3.3, in WebAssembly ~1.9.
  */
-interface BucketGrid {
+export interface BucketGrid {
   /** The coded axes, in order. */
   axes: Int32Array;
   /** Per coded axis: byte and bit shift of its code, number of cutoffs, grid origin and scale. */
@@ -393,7 +394,7 @@ interface BucketGrid {
 
 const grids = new WeakMap<ResidualCodec, BucketGrid>();
 
-function bucketGridOf(codec: ResidualCodec): BucketGrid {
+export function bucketGridOf(codec: ResidualCodec): BucketGrid {
   let g = grids.get(codec);
   if (g) return g;
   const { byte, shift } = layoutOf(codec);
@@ -429,40 +430,27 @@ function bucketGridOf(codec: ResidualCodec): BucketGrid {
 /**
  * Encodes `n` vectors, already in the codec's coordinates (rotateRows), against their centroids
  * `ids`: packed codes into `codes` (residualBytes(dim) a vector, from vector `at` on) and length
- * bytes into `norms`.
+ * bytes into `norms`. The definition, by a binary search per axis; the index stores vectors with
+ * IndexingKernel.encode, which gives the same bytes faster (its tests compare them).
  */
 export function encodeResiduals(codec: ResidualCodec, rotated: Float32Array, n: number, ids: ArrayLike<number>, codes: Uint8Array, norms: Uint8Array, at = 0): void {
   const D = codec.dim;
   const R = residualBytes(D);
-  const { centroids, cutoffs } = codec;
-  const g = bucketGridOf(codec);
-  const { axes, byte, shift, cuts, origin, scale, cells } = g;
-  const A = axes.length;
+  const { byte, shift } = layoutOf(codec);
+  const coded = Array.from({ length: D }, (_, d) => d).filter((d) => codec.bits[d] > 0);
+  const { centroids, cutoffs, bits } = codec;
   for (let i = 0; i < n; i++) {
     const cb = ids[i] * D;
-    const rb = i * D;
     let s = 0;
-    for (let d = 0; d < D; d++) {
-      const r = rotated[rb + d] - centroids[cb + d];
-      s += r * r;
-    }
+    for (let d = 0; d < D; d++) s += (rotated[i * D + d] - centroids[cb + d]) ** 2;
     const code = normCode(codec, Math.sqrt(s));
     norms[at + i] = code;
     const inv = 1 / normValue(codec, code);
     const ob = (at + i) * R;
     codes.fill(0, ob, ob + R);
-    for (let a = 0; a < A; a++) {
-      const d = axes[a];
-      const u = (rotated[rb + d] - centroids[cb + d]) * inv;
-      // The grid's cell (clamped), then the cutoffs between its left edge and u.
-      // (truncation: a value below the origin lands in cell 0 either way)
-      let c = ((u - origin[a]) * scale[a]) | 0;
-      c = c < 0 ? 0 : c >= GRID_CELLS ? GRID_CELLS - 1 : c;
-      let b = cells[a * GRID_CELLS + c];
-      const cut = d * (MAX_BUCKETS - 1);
-      const last = cuts[a];
-      while (b < last && u >= cutoffs[cut + b]) b++;
-      codes[ob + byte[a]] |= b << shift[a];
+    for (const d of coded) {
+      const u = (rotated[i * D + d] - centroids[cb + d]) * inv;
+      codes[ob + byte[d]] |= bucketOf(cutoffs, d * (MAX_BUCKETS - 1), 1 << bits[d], u) << shift[d];
     }
   }
 }
