@@ -162,6 +162,8 @@ export class CentroidShortlist {
         const delta = v - t.mean;
         t.mean += delta / t.exact;
         t.m2 += delta * (v - t.mean);
+        // A token past MAX_LIST is never trusted again: its list is no longer kept up.
+        if (t.ids.length > MAX_LIST) return;
         const at = t.ids.indexOf(c);
         if (at < 0) {
           t.ids.push(c);
