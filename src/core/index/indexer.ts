@@ -217,6 +217,20 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
 }
 
 type UnitItem = { unit: Passage; input: DocInput };
+
+/**
+ * The word-start flags of the units' vectors (Encoder.keptWordStarts), concatenated in unit order.
+ * A unit whose encoding is not one vector a kept token (a stand-in encoder's) gets none: its
+ * evidence then tokenises its text again (unit-spans.ts).
+ */
+function wordStartsOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let k = 0, at = 0; k < items.length; at += encodings[k++].count) {
+    const flags = encoder.keptWordStarts(items[k].input);
+    if (flags.length === encodings[k].count) out.set(flags, at);
+  }
+  return out;
+}
 /** A file read and extracted for encoding; each item's encoding once encoded (the training sample's early). */
 type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings: Array<DocEncoding | undefined> };
 
@@ -552,8 +566,10 @@ export async function buildIndex(
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
-        // (the tokens' spans are not stored: evidence recomputes them from a unit's text)
-        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul) : store.count;
+        // (the tokens' spans are not stored: evidence recovers them from a unit's text and the
+        // vectors' word-start flags)
+        const wordStarts = wordStartsOf(encoder, batch.flatMap((x) => x.items), encs, n);
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, undefined, wordStarts) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {
