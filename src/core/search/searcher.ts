@@ -3,7 +3,8 @@
 // FGR evidence only for the results that are shown. The scoring pass (adc-kernel.ts) leaves each
 // scored token's best product with the question's rows, so evidence for a dense or hybrid result
 // is a sigmoid and a threshold; a lexical result's units are scored once more, together. The
-// tokens' file spans are not in the index: they are recomputed from a shown unit's text.
+// tokens' file spans are not in the index: they are recovered from a shown unit's text and its
+// vectors' word-start flags (unit-spans.ts).
 import type { Encoder, QueryEncoding, TokenSpans } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
@@ -176,7 +177,7 @@ export class Searcher {
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
   }
 
-  /** The file spans of a unit's token vectors, recomputed from its text; undefined (reported once) when they cannot be. */
+  /** The file spans of a unit's token vectors, recovered from its text; undefined (reported once) when they cannot be. */
   private spansOf(unit: IndexedUnit): TokenSpans | undefined {
     const cached = this.spanCache.get(unit);
     if (cached) {
@@ -184,7 +185,7 @@ export class Searcher {
       this.spanCache.set(unit, cached);
       return cached;
     }
-    const spans = unitSpans(this.encoder, unit);
+    const spans = unitSpans(this.encoder, unit, this.index.store);
     if (!('reason' in spans)) {
       if (this.spanCache.size >= SPAN_CACHE_UNITS) this.spanCache.delete(this.spanCache.keys().next().value!);
       this.spanCache.set(unit, spans);
