@@ -17,6 +17,11 @@ export interface PassageText {
 
 export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText {
   const segs = p.segments;
+  if (segs.length === 1) {
+    // (most passages: evidence maps every word of a shown one)
+    const { text, offset } = segs[0];
+    return { text, toFileOffset: (i) => offset + (i > 0 ? Math.min(Math.floor(i), text.length) : 0) };
+  }
   const text = segs.map((s) => s.text).join('\n');
   // starts[k] = index in `text` where segment k begins.
   const starts = new Array<number>(segs.length);

@@ -13,10 +13,18 @@
 // space until a compaction.
 import type { MatMulT } from '../gemm';
 import { nearestCentroidsFast } from './kmeans';
-import { decodeVectors, encodeResiduals, residualBytes, rotateRows, WORD_START_BIT, type ResidualCodec } from './residual-codec';
+import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
 import type { IndexedUnit } from './workspace-index';
+
+/**
+ * The top bit of a vector's length byte: its token starts a word of its passage (the first kept
+ * token of a BERT pre-tokenizer word; Encoder.keptWordStarts). Evidence recovers the vectors'
+ * file spans from the words of the unit's text with it (unit-spans.ts); decoding ignores it (the
+ * codec's lengths take the low 7 bits, residual-codec.ts).
+ */
+export const WORD_START_BIT = 0x80;
 
 /** Vectors held in memory: their residual codes, by local token number. */
 export interface MemoryPart {

@@ -31,7 +31,7 @@ const SLOTS_PER_BYTE = 4;
 const SPAN_BYTES = 5;
 /**
  * Residual lengths are stored in the low 7 bits of a byte: 128 steps between normMin and normMax,
- * log scale (the top bit is the vector's word-start flag, WORD_START_BIT). 256 steps measured no
+ * log scale (the top bit is the vector's word-start flag, compressed-store.ts). 256 steps measured no
  * better on the fastify bench: the same codec's decoded vectors had a mean squared error of
  * 0.009401 with 128, 0.009400 with 256 (a sample of 22.7k vectors); exhaustive top-10 agreement
  * was 0.947 and 0.953 with 128, 0.954 and 0.944 with 256 (codec seeds 12345 and 12346: the
@@ -39,14 +39,8 @@ const SPAN_BYTES = 5;
  * against 0.956 and 0.957.
  */
 const NORM_LEVELS = 127;
-/** The length bits of a stored length byte. */
+/** The length bits of a stored length byte (the top bit is the store's: compressed-store.ts WORD_START_BIT). */
 const NORM_CODE_MASK = 0x7f;
-/**
- * The top bit of a vector's length byte: the token starts a new word of its passage (the first
- * kept token of a BERT pre-tokenizer word; Encoder.keptWordStarts). Evidence recovers the
- * vectors' file spans from the words of the unit's text with it (unit-spans.ts); decoding ignores it.
- */
-export const WORD_START_BIT = 0x80;
 /** Lloyd iterations per coordinate and bit width (they settle well before; each is O(buckets · log n)). */
 const LLOYD_ITERATIONS = 30;
 

@@ -69,7 +69,7 @@ export function wordSpans(encoder: Encoder, unit: IndexedUnit, flags: WordStartF
       } while (v < n && !flags.startsWord(first + v));
       continue;
     }
-    const pieces = keptPieces(encoder, pt.text.slice(a, b));
+    const pieces = b === a + 1 && pt.text.charCodeAt(a) < 128 ? keptPiecesOfAscii(encoder, pt.text.charCodeAt(a)) : keptPieces(encoder, pt.text.slice(a, b));
     if (!pieces) return undefined;
     for (let p = 0; p < pieces.length; p += 2) {
       // its first kept piece begins the word, the others continue it
@@ -105,6 +105,16 @@ function scannerOf(tokenizer: TextTokenizer): PreTokenizerWordScanner {
 /** Words tokenised alone, kept a while: punctuation and the same symbols come back in every text. */
 const pieceCaches = new WeakMap<Encoder, Map<string, Int32Array | null>>();
 const PIECE_CACHE_WORDS = 4096;
+/** The same for words of one ASCII character (punctuation, mostly), by character code. */
+const asciiPieceCaches = new WeakMap<Encoder, Array<Int32Array | null | undefined>>();
+
+function keptPiecesOfAscii(encoder: Encoder, c: number): Int32Array | null {
+  let cache = asciiPieceCaches.get(encoder);
+  if (!cache) asciiPieceCaches.set(encoder, (cache = new Array(128).fill(undefined)));
+  let pieces = cache[c];
+  if (pieces === undefined) pieces = cache[c] = keptPieces(encoder, String.fromCharCode(c));
+  return pieces;
+}
 
 /**
  * The [start, end) of each piece of `word` (one pre-tokenizer word) that gets a vector, relative
