@@ -358,7 +358,7 @@ describe('WorkspaceSearch directly', () => {
         for (const h of hits) {
           // The searcher recovers spans from the unit's words (not tokenising its text again);
           // its highlights must be those of the exact spans, which the tokeniser gives.
-          assert.ok(wordSpans(encoder, h.unit, ws.index.store), `${h.unit.path}: spans from its words`);
+          assert.ok(wordSpans(encoder, h.unit, ws.index.store.norms), `${h.unit.path}: spans from its words`);
           const spans = unitSpans(encoder, h.unit);
           assert.ok(!('reason' in spans), `${h.unit.path}: ${JSON.stringify(spans)}`);
           const tokens = scoreTokens(encoder, q, ws.index.store, h.unit.tokenFirst, spans);

@@ -20,6 +20,7 @@ import { Encoder, type DocEncoding, type TokenSpans } from '../../src/core/model
 import { jsMatMulT } from '../../src/core/gemm';
 import { loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { StoredUnit } from '../../src/core/index/stored-unit';
+import { WORD_START_BIT } from '../../src/core/index/compressed-store';
 import { unitSpans, wordSpans } from '../../src/core/index/unit-spans';
 import { PreTokenizerWordScanner } from '../../src/core/model/pre-tokenizer-words';
 import { evidenceRanges, evidenceSentences, widenToWord, type EvidenceToken } from '../../src/core/search/evidence';
@@ -155,14 +156,14 @@ describe('token spans recomputed from a unit\'s text', () => {
         assert.deepEqual(Array.from({ length: u.tokenCount }, (_, v) => (ix.store.startsWord(u.tokenFirst + v) ? 1 : 0)), [...flags], `${where}: flags`);
         // Tokenising the text again still gives the exact spans (the way left where the words fail).
         assert.deepEqual(unitSpans(encoder, u), { starts: e.starts, ends: e.ends }, where);
-        const words = wordSpans(encoder, u, ix.store);
+        const words = wordSpans(encoder, u, ix.store.norms);
         if (unfollowable.has(u.path)) {
           assert.equal(words, undefined, `${where}: the words cannot be followed here`);
-          assert.deepEqual(unitSpans(encoder, u, ix.store), { starts: e.starts, ends: e.ends }, `${where}: by the tokeniser`);
+          assert.deepEqual(unitSpans(encoder, u, ix.store.norms), { starts: e.starts, ends: e.ends }, `${where}: by the tokeniser`);
           continue;
         }
         assert.ok(words, `${where}: the words and the flags agree`);
-        assert.deepEqual(unitSpans(encoder, u, ix.store), words, `${where}: unitSpans takes the words`);
+        assert.deepEqual(unitSpans(encoder, u, ix.store.norms), words, `${where}: unitSpans takes the words`);
         assertSameEvidence(text, u.start, u.end, e, words, where);
         byWords++;
         for (let v = 0; v < e.count; v++) if (e.starts[v] >= 0 && (e.starts[v] !== words.starts[v] || e.ends[v] !== words.ends[v])) nonPlainVectors++;
@@ -223,7 +224,7 @@ describe('token spans recomputed from a unit\'s text', () => {
       const unit = { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length };
       assert.deepEqual(unitSpans(encoder, unit), kept);
       const flags = encoder.keptWordStarts(it.input);
-      const words = wordSpans(encoder, unit, { startsWord: (j) => flags[j] === 1 });
+      const words = wordSpans(encoder, unit, Uint8Array.from(flags, (f) => f * WORD_START_BIT));
       assert.ok(words, 'the words and the flags agree');
       assertSameEvidence(text, unit.start, unit.end, kept, words, `window at ${unit.start}`);
     }

@@ -30,6 +30,8 @@ export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText
     starts[k] = at;
     at += segs[k].text.length + 1;
   }
+  // The segment of the index mapped last: callers map indices mostly in increasing order.
+  let lo = 0;
   const toFileOffset = (i: number): number => {
     if (segs.length === 0) return p.start;
     i = Math.floor(i);
@@ -38,7 +40,8 @@ export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText
       const last = segs[segs.length - 1];
       return last.offset + last.text.length;
     }
-    const lo = lastAtOrBefore(starts, i); // last segment whose start ≤ i
+    // the last segment whose start ≤ i
+    if (!(starts[lo] <= i && (lo + 1 === segs.length || i < starts[lo + 1]))) lo = lastAtOrBefore(starts, i);
     const seg = segs[lo];
     const within = Math.min(i - starts[lo], seg.text.length); // the joining '\n' → segment end
     return seg.offset + within;

@@ -20,60 +20,58 @@
 // capacity of tokens, and starts at a word start — and Encoder.keptSpans picks the tokens that got
 // a vector, as encodeDocs did when it was indexed.
 import type { Encoder, TokenSpans } from '../model/encoder';
+import { WORD_START_BIT } from './compressed-store';
 import { PreTokenizerWordScanner } from '../model/pre-tokenizer-words';
-import type { TextTokenizer } from '../model/tokenizer';
 import { passageText } from '../extract/passage-text';
 import type { Passage, TextSegment } from '../types';
 import { unitsForPassage } from './indexer';
 import type { IndexedUnit } from './workspace-index';
 
-/** The word-start flags of the store's vectors (CompressedTokenStore). */
-export interface WordStartFlags {
-  startsWord(j: number): boolean;
-}
-
 /**
  * The unit's spans, one per token vector: from its words and the vectors' word-start flags
- * (`flags`: its store) where they agree, else from tokenising its text again; a reason instead
+ * (`lengthBytes`: its store's length bytes, CompressedTokenStore.norms, whose top bit is the
+ * flag) where they agree, else from tokenising its text again; a reason instead
  * when its text does not give back as many tokens as it has vectors (a window cut inside a very
  * long word, which the text alone tokenises otherwise, or any inconsistency): then no span can be
  * trusted to be its vector's.
  */
-export function unitSpans(encoder: Encoder, unit: IndexedUnit, flags?: WordStartFlags): TokenSpans | { reason: string } {
+export function unitSpans(encoder: Encoder, unit: IndexedUnit, lengthBytes?: Uint8Array): TokenSpans | { reason: string } {
   // A StoredUnit reads its text from its segment at each use of `segments`: once here.
   const segments = unit.segments;
-  return (flags && wordSpans(encoder, unit, flags, segments)) || tokenSpans(encoder, unit, segments);
+  return (lengthBytes && wordSpans(encoder, unit, lengthBytes, segments)) || tokenSpans(encoder, unit, segments);
 }
 
-/** The unit's spans from the words of its text and the flags; undefined where they do not agree. */
-export function wordSpans(encoder: Encoder, unit: IndexedUnit, flags: WordStartFlags, segments: readonly TextSegment[] = unit.segments): TokenSpans | undefined {
+/** The unit's spans from the words of its text and the word-start flags; undefined where they do not agree. */
+export function wordSpans(encoder: Encoder, unit: IndexedUnit, lengthBytes: Uint8Array, segments: readonly TextSegment[] = unit.segments): TokenSpans | undefined {
   const pt = passageText({ segments: segments as TextSegment[], start: unit.start });
-  const words = scannerOf(encoder.tokenizer).scan(pt.text);
+  const known = knownWordsOf(encoder);
+  const words = known.scanner.scan(pt.text);
   if (!words) return undefined;
   const n = unit.tokenCount;
-  const first = unit.tokenFirst;
+  const flags = lengthBytes.subarray(unit.tokenFirst, unit.tokenFirst + n);
+  const bit = WORD_START_BIT;
   const starts = new Int32Array(n).fill(-1);
   const ends = new Int32Array(n).fill(-1);
   let v = 0;
-  while (v < n && !flags.startsWord(first + v)) v++; // the marker and context tokens' vectors
+  while (v < n && (flags[v] & bit) === 0) v++; // the marker and context tokens' vectors
   for (let w = 0; w < words.count; w++) {
     const a = words.starts[w];
     const b = words.ends[w];
     if (words.plain[w]) {
-      if (v === n || !flags.startsWord(first + v)) return undefined;
+      if (v === n || (flags[v] & bit) === 0) return undefined;
       const s = pt.toFileOffset(a);
       const e = Math.max(s, pt.toFileOffset(b));
       do {
         starts[v] = s;
         ends[v++] = e;
-      } while (v < n && !flags.startsWord(first + v));
+      } while (v < n && (flags[v] & bit) === 0);
       continue;
     }
-    const pieces = b === a + 1 && pt.text.charCodeAt(a) < 128 ? keptPiecesOfAscii(encoder, pt.text.charCodeAt(a)) : keptPieces(encoder, pt.text.slice(a, b));
+    const pieces = known.pieces(pt.text, a, b);
     if (!pieces) return undefined;
     for (let p = 0; p < pieces.length; p += 2) {
       // its first kept piece begins the word, the others continue it
-      if (v === n || flags.startsWord(first + v) !== (p === 0)) return undefined;
+      if (v === n || ((flags[v] & bit) !== 0) !== (p === 0)) return undefined;
       const s = pt.toFileOffset(a + pieces[p]);
       starts[v] = s;
       ends[v++] = Math.max(s, pt.toFileOffset(a + pieces[p + 1]));
@@ -94,26 +92,42 @@ function tokenSpans(encoder: Encoder, unit: IndexedUnit, segments: TextSegment[]
   return spans;
 }
 
-const scanners = new WeakMap<TextTokenizer, PreTokenizerWordScanner>();
+/**
+ * Per encoder: the word scanner, and the pieces of words that are tokenised alone, kept a while
+ * (punctuation and the same symbols come back in every text).
+ */
+class KnownWords {
+  readonly scanner: PreTokenizerWordScanner;
+  /** Of one-character ASCII words (punctuation, mostly), by character code. */
+  private readonly ascii: Array<Int32Array | null | undefined> = new Array(128).fill(undefined);
+  private readonly words = new Map<string, Int32Array | null>();
 
-function scannerOf(tokenizer: TextTokenizer): PreTokenizerWordScanner {
-  let s = scanners.get(tokenizer);
-  if (!s) scanners.set(tokenizer, (s = new PreTokenizerWordScanner(tokenizer)));
-  return s;
+  constructor(private readonly encoder: Encoder) {
+    this.scanner = new PreTokenizerWordScanner(encoder.tokenizer);
+  }
+
+  /** keptPieces of the word text[a, b). */
+  pieces(text: string, a: number, b: number): Int32Array | null {
+    const c = text.charCodeAt(a);
+    if (b === a + 1 && c < 128) return this.ascii[c] === undefined ? (this.ascii[c] = keptPieces(this.encoder, text[a])) : this.ascii[c]!;
+    const word = text.slice(a, b);
+    let pieces = this.words.get(word);
+    if (pieces === undefined) {
+      if (this.words.size >= KNOWN_WORDS) this.words.clear();
+      this.words.set(word, (pieces = keptPieces(this.encoder, word)));
+    }
+    return pieces;
+  }
 }
 
-/** Words tokenised alone, kept a while: punctuation and the same symbols come back in every text. */
-const pieceCaches = new WeakMap<Encoder, Map<string, Int32Array | null>>();
-const PIECE_CACHE_WORDS = 4096;
-/** The same for words of one ASCII character (punctuation, mostly), by character code. */
-const asciiPieceCaches = new WeakMap<Encoder, Array<Int32Array | null | undefined>>();
+/** Words tokenised alone that KnownWords keeps, at most. */
+const KNOWN_WORDS = 4096;
+const knownWords = new WeakMap<Encoder, KnownWords>();
 
-function keptPiecesOfAscii(encoder: Encoder, c: number): Int32Array | null {
-  let cache = asciiPieceCaches.get(encoder);
-  if (!cache) asciiPieceCaches.set(encoder, (cache = new Array(128).fill(undefined)));
-  let pieces = cache[c];
-  if (pieces === undefined) pieces = cache[c] = keptPieces(encoder, String.fromCharCode(c));
-  return pieces;
+function knownWordsOf(encoder: Encoder): KnownWords {
+  let k = knownWords.get(encoder);
+  if (!k) knownWords.set(encoder, (k = new KnownWords(encoder)));
+  return k;
 }
 
 /**
@@ -121,27 +135,19 @@ function keptPiecesOfAscii(encoder: Encoder, c: number): Int32Array | null {
  * to the word, flattened; null when the word does not tokenise as one word.
  */
 function keptPieces(encoder: Encoder, word: string): Int32Array | null {
-  let cache = pieceCaches.get(encoder);
-  if (!cache) pieceCaches.set(encoder, (cache = new Map()));
-  let pieces = cache.get(word);
-  if (pieces !== undefined) return pieces;
   const tk = encoder.tokenizer;
   const r = tk.tokenize(word);
   let kept = 0;
-  let oneWord = r.ids.length > 0;
   for (let t = 0; t < r.ids.length; t++) {
     if (!encoder.isPunctuation(r.ids[t])) kept++;
-    if (t > 0 && !tk.continuesWord(r.ids[t])) oneWord = false;
+    if (t > 0 && !tk.continuesWord(r.ids[t])) return null;
   }
-  if (oneWord) {
-    pieces = new Int32Array(2 * kept);
-    for (let t = 0, k = 0; t < r.ids.length; t++) {
-      if (encoder.isPunctuation(r.ids[t])) continue;
-      pieces[k++] = r.starts[t];
-      pieces[k++] = r.ends[t];
-    }
-  } else pieces = null;
-  if (cache.size >= PIECE_CACHE_WORDS) cache.clear();
-  cache.set(word, pieces);
+  if (r.ids.length === 0) return null;
+  const pieces = new Int32Array(2 * kept);
+  for (let t = 0, k = 0; t < r.ids.length; t++) {
+    if (encoder.isPunctuation(r.ids[t])) continue;
+    pieces[k++] = r.starts[t];
+    pieces[k++] = r.ends[t];
+  }
   return pieces;
 }

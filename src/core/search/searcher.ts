@@ -185,7 +185,7 @@ export class Searcher {
       this.spanCache.set(unit, cached);
       return cached;
     }
-    const spans = unitSpans(this.encoder, unit, this.index.store);
+    const spans = unitSpans(this.encoder, unit, this.index.store.norms);
     if (!('reason' in spans)) {
       if (this.spanCache.size >= SPAN_CACHE_UNITS) this.spanCache.delete(this.spanCache.keys().next().value!);
       this.spanCache.set(unit, spans);
