@@ -50,10 +50,11 @@ export function wordSpans(encoder: Encoder, unit: IndexedUnit, lengthBytes: Uint
   const n = unit.tokenCount;
   const flags = lengthBytes.subarray(unit.tokenFirst, unit.tokenFirst + n);
   const bit = WORD_START_BIT;
-  const starts = new Int32Array(n).fill(-1);
-  const ends = new Int32Array(n).fill(-1);
+  // Every vector gets a span below, or the words and the flags disagree.
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
   let v = 0;
-  while (v < n && (flags[v] & bit) === 0) v++; // the marker and context tokens' vectors
+  for (; v < n && (flags[v] & bit) === 0; v++) starts[v] = ends[v] = -1; // the marker and context tokens' vectors
   for (let w = 0; w < words.count; w++) {
     const a = words.starts[w];
     const b = words.ends[w];
