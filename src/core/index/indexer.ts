@@ -187,8 +187,8 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   // continuation: characters the tokenizer drops, like a zero-width space, leave gaps inside a
   // word), so a window never splits a word and widened highlights stay inside their unit. In a
   // run without gaps longer than a window (a URL, minified code) any word start will do, so that
-  // a window tokenises alone as it does in its passage: evidence recomputes a unit's token spans
-  // from its own text (unit-spans.ts).
+  // a window tokenises alone as it does in its passage: evidence recovers a unit's token spans
+  // from its own text alone (unit-spans.ts).
   const startsWord = (t: number): boolean => !encoder.tokenizer.continuesWord(tok.ids[t]);
   const out: Array<{ unit: Passage; input: DocInput }> = [];
   for (let w = 0, e = 0; w < n; w = e) {

@@ -13,9 +13,10 @@
 // it between characters, so each of its pieces spans whole characters (none is empty), all of
 // them letters, digits or marks. Only its own tokenisation tells the pieces of any other word.
 //
-// A text whose words the scan cannot tell gives undefined: one where the tokenizer may cut out
-// an added token ([CLS] written in the text), or with a character of PreTokenClass.Other (a
-// capital sigma, whose lowercase depends on the words around it).
+// A text whose words the scan cannot tell gives undefined: one that holds an added token the
+// tokenizer cuts out ([CLS] written in the text) or normalises to one as a whole ("[UNUSED0]"),
+// or a character of PreTokenClass.Other (a capital sigma, whose lowercase depends on the words
+// around it).
 import { PreTokenClass, type TextTokenizer } from './tokenizer';
 
 export interface PreTokenizerWords {

@@ -45,7 +45,7 @@ export interface SearchHit {
 export const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 /** Depth of each ranking that fusion sees. */
 export const FUSION_DEPTH = 100;
-/** Units whose recomputed spans are kept (a few pages of results; ~2 KB each). */
+/** Units whose recovered spans are kept (a few pages of results; ~2 KB each). */
 const SPAN_CACHE_UNITS = 256;
 /** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
 const EXHAUSTIVE_BELOW_TOKENS = 16384;
@@ -57,12 +57,12 @@ export class Searcher {
   private readonly queryCache = new Map<string, QueryEncoding>();
   /** The last dense scoring's per-token evidence maxima, for the evidence of its results. */
   private lastMaxima?: { q: QueryEncoding; scored: ExactScores; at: Map<number, number> };
-  /** Units whose token spans could not be recomputed: reported once each. */
+  /** Units whose token spans could not be recovered: reported once each. */
   private readonly withoutSpans = new WeakSet<IndexedUnit>();
   /**
-   * The recomputed spans of recently shown units, least recently used first: the same results
-   * come back as a question is typed, re-asked or re-rendered, and re-tokenising one costs
-   * ~40–70 µs here (a query shows 10).
+   * The recovered spans of recently shown units, least recently used first: the same results
+   * come back as a question is typed, re-asked or re-rendered, and recovering one's costs
+   * ~10–40 µs here, its text read from its segment included (a query shows 10).
    */
   private readonly spanCache = new Map<IndexedUnit, TokenSpans>();
 
