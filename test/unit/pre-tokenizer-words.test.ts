@@ -4,6 +4,7 @@
 // to its last token's end; a word it calls plain must be cut into non-empty pieces of letters,
 // digits and marks only; and where it gives up, the text must hold what it cannot follow.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PreTokenizerWordScanner } from '../../src/core/model/pre-tokenizer-words';
@@ -14,10 +15,12 @@ const LETTER_DIGIT_MARK = /^[\p{L}\p{N}\p{M}]$/u;
 
 let tok: TextTokenizer;
 let scanner: PreTokenizerWordScanner;
+let addedIds: Set<number>;
 
 before(async () => {
   tok = await TextTokenizer.load(TOKENIZER_JSON);
   scanner = new PreTokenizerWordScanner(tok);
+  addedIds = new Set((JSON.parse(fs.readFileSync(TOKENIZER_JSON, 'utf8')) as { added_tokens: Array<{ id: number }> }).added_tokens.map((t) => t.id));
 });
 
 /** The tokenizer's words: [start, end) from a word's first token to its last, and its tokens' spans. */
@@ -33,9 +36,14 @@ function tokenizerWords(text: string): Array<{ start: number; end: number; piece
   return out;
 }
 
-/** What the scan cannot follow: an added token written out, a capital sigma, a character of class Other. */
+/**
+ * What the scan cannot follow: an added token written out, a text the tokenizer turns into one
+ * added token as a whole, a capital sigma or another character of class Other.
+ */
 function unfollowable(text: string): boolean {
-  return /\[(PAD|UNK|CLS|SEP|MASK|unused0|unused1)\]/.test(text) || [...text].some((ch) => tok.preTokenClass(ch.codePointAt(0)!) === PreTokenClass.Other);
+  const r = tok.tokenize(text);
+  const wholeAdded = r.ids.length === 1 && r.ids[0] !== tok.unkId && addedIds.has(r.ids[0]);
+  return /\[(PAD|UNK|CLS|SEP|MASK|unused0|unused1)\]/.test(text) || wholeAdded || [...text].some((ch) => tok.preTokenClass(ch.codePointAt(0)!) === PreTokenClass.Other);
 }
 
 /** Checks the scan of `text` against the tokenizer; returns whether the scan gave words. */
@@ -89,9 +97,12 @@ describe('words of a text without WordPiece', () => {
     ];
     for (const t of texts) assert.ok(check(t), `${JSON.stringify(t)}: the scan gave up`);
     // What it cannot follow.
-    for (const t of ['ΑΣ.Β', 'x [CLS] y', '[unused0]', 'x\u{1D165}']) assert.equal(scanner.scan(t), undefined, JSON.stringify(t));
+    for (const t of ['ΑΣ.Β', 'x [CLS] y', '[unused0]', '[UNUSED0]', '\u200b[UnUsed1]', 'x\u{1D165}']) {
+      assert.equal(scanner.scan(t), undefined, JSON.stringify(t));
+      assert.ok(unfollowable(t), JSON.stringify(t));
+    }
     // A text that only comes close to an added token is followed (a '[' in a long text, a link).
-    assert.ok(check('[unused0 ] and [link](x)'));
+    for (const t of ['[unused0 ] and [link](x)', '[UNUSED0] x', ' [UNUSED0]', '[CLS']) assert.ok(check(t), JSON.stringify(t));
   });
 
   it('are the tokenizer\'s words on random strings of tricky characters', () => {

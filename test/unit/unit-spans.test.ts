@@ -59,7 +59,8 @@ function unicodeFiles(): SourceFile[] {
     { path: 'docs/unicode.md', text: '# Unicode — naïve café\n\nThe café’s résumé and e\u0301cole: “quotes” … and — dashes. Straße İstanbul ǅemal ﬁne.\n\n'
       + 'Symbols © 2024 ™ ½ ² ① ≠ ℃ and x©y, emoji 😀 👍🏽 🇩🇪 ok❤️ok, math 𝐁𝐨𝐥𝐝 and 𠀀𠀁.\n\n'
       + '服务器在停止之前关闭连接。日本語のテキスト、カタカナ。한국어 텍스트입니다. 안녕하세요!\n\n'
-      + 'Zero\u200bwidth in\u200bside, soft\u00adhyphen, a\u200b\u0301 mark after a gap, .\u0301 and ¿Qué? ¡Sí!\n' },
+      + 'Zero\u200bwidth in\u200bside, soft\u00adhyphen, a\u200b\u0301 mark after a gap, .\u0301 and ¿Qué? ¡Sí!\n\n'
+      + `A long word that is not plain: ${'ab©'.repeat(30)} and ${'x\u200b'.repeat(40)}y.\n` },
     { path: 'src/unicode.ts', text: '/**\n * Drains the café’s connections — gracefully — before it stops (≈ 30 s).\n * 服务器关闭连接。 Emoji 🚀 launch; Hangul 한국어.\n */\nexport function drain(): void {}\n' },
   ];
 }

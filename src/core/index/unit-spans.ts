@@ -112,6 +112,7 @@ class KnownWords {
     const c = text.charCodeAt(a);
     if (b === a + 1 && c < 128) return this.ascii[c] === undefined ? (this.ascii[c] = keptPieces(this.encoder, text[a])) : this.ascii[c]!;
     const word = text.slice(a, b);
+    if (word.length > KNOWN_WORD_CHARS) return keptPieces(this.encoder, word);
     let pieces = this.words.get(word);
     if (pieces === undefined) {
       if (this.words.size >= KNOWN_WORDS) this.words.clear();
@@ -121,8 +122,9 @@ class KnownWords {
   }
 }
 
-/** Words tokenised alone that KnownWords keeps, at most. */
+/** Words tokenised alone that KnownWords keeps, at most, and the longest it keeps (a run of minified code is not worth it). */
 const KNOWN_WORDS = 4096;
+const KNOWN_WORD_CHARS = 64;
 const knownWords = new WeakMap<Encoder, KnownWords>();
 
 function knownWordsOf(encoder: Encoder): KnownWords {
