@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from '../../src/core/engine';
 import { Encoder } from '../../src/core/model/encoder';
 import { pickEvidence, scoreTokens } from '../../src/core/search/searcher';
-import { unitSpans } from '../../src/core/index/unit-spans';
+import { unitSpans, wordSpans } from '../../src/core/index/unit-spans';
 import { tempDirFactory } from '../temp-dirs';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -356,6 +356,9 @@ describe('WorkspaceSearch directly', () => {
         assert.ok(hits.length > 0);
         const q = await ws.encodeQuery(query);
         for (const h of hits) {
+          // The searcher recovers spans from the unit's words (not tokenising its text again);
+          // its highlights must be those of the exact spans, which the tokeniser gives.
+          assert.ok(wordSpans(encoder, h.unit, ws.index.store.norms), `${h.unit.path}: spans from its words`);
           const spans = unitSpans(encoder, h.unit);
           assert.ok(!('reason' in spans), `${h.unit.path}: ${JSON.stringify(spans)}`);
           const tokens = scoreTokens(encoder, q, ws.index.store, h.unit.tokenFirst, spans);

@@ -71,6 +71,23 @@ describe('AdcKernel (wasm SIMD, compressed-domain MaxSim)', () => {
         }
         assert.ok(Math.abs(ci[k] - wantCi) < 1e-4 * nq, `interaction of unit ${k}`);
       });
+      // The word-start flags (the length bytes' top bit) change no score: the same store with
+      // every flag cleared, then every flag set.
+      assert.ok(store.norms.some((x) => x >= 0x80) && store.norms.some((x) => x < 0x80), 'the fixture flags some vectors');
+      for (const flag of [0, 0x80]) {
+        const norms = store.norms.map((x) => (x & 0x7f) | flag);
+        const other = CompressedTokenStore.inMemory(store.codec, store.count, store.centroidIds, norms, store.raw(0, store.count).residuals);
+        const k2 = new AdcKernel(other);
+        await k2.setQuery(qs, nq, jsMatMulT, 2, Math.min(nq, 5));
+        const e2 = k2.exact(units);
+        assert.deepEqual(e2.scores, scores);
+        assert.deepEqual(e2.tokenMaxima, tm);
+        const a = new Float32Array(dim * 40);
+        const b2 = new Float32Array(dim * 40);
+        store.decode(0, 40, a);
+        other.decode(0, 40, b2);
+        assert.deepEqual(b2, a);
+      }
     });
   }
 

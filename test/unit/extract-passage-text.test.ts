@@ -21,6 +21,19 @@ describe('passageText', () => {
     assert.equal(toFileOffset(8), 31, 'text.length maps to the end of the last segment');
   });
 
+  it('maps any index the same whatever was mapped before (it remembers the last segment)', () => {
+    const segs: Array<[string, number]> = [['abc', 10], ['', 15], ['de', 20], ['f', 30], ['ghij', 40]];
+    const text = passageText(mk(segs)).text;
+    const indices = Array.from({ length: text.length + 3 }, (_, i) => i - 1).concat([2.5, Number.NaN]);
+    const want = indices.map((i) => passageText(mk(segs)).toFileOffset(i)); // each from a fresh map
+    for (let seed = 1; seed <= 20; seed++) {
+      const order = indices.map((_, k) => k).sort((a, b) => ((a * 7919 + seed * 104729) % 97) - ((b * 7919 + seed * 104729) % 97));
+      const { toFileOffset } = passageText(mk(segs));
+      for (const k of order) assert.equal(toFileOffset(indices[k]), want[k], `index ${indices[k]} (order ${seed})`);
+    }
+    assert.deepEqual(want.slice(0, 6), [10, 10, 11, 12, 13, 15]);
+  });
+
   it('clamps out-of-range indices and handles no segments', () => {
     const { toFileOffset } = passageText(mk([['abc', 10]]));
     assert.equal(toFileOffset(-5), 10);

@@ -294,8 +294,8 @@ describe('saveIndex / loadIndex', () => {
     assert.ok(INDEX_FORMAT_VERSION >= 2);
   });
 
-  it('an index of the formats that stored token spans (v2, v3) is rebuilt, not converted', () => {
-    for (const version of [2, 3]) {
+  it('an index of the formats that stored token spans (v2, v3) or no word-start flags (v4) is rebuilt, not converted', () => {
+    for (const version of [2, 3, 4]) {
       const dir = tmpDir();
       const ix = makeIndex();
       saveIndex(dir, ix);
@@ -305,22 +305,22 @@ describe('saveIndex / loadIndex', () => {
     }
   });
 
-  it('a segment of an earlier layout (with stored token spans) is refused with a reason that names it', () => {
-    for (const magic of ['ESSEG003', 'ESSEG004']) {
+  it('a segment of an earlier layout (with stored token spans, without word-start flags) is refused with a reason that names it', () => {
+    for (const [magic, what] of [['ESSEG003', 'with stored token spans'], ['ESSEG004', 'with stored token spans'], ['ESSEG005', 'without word-start flags']]) {
       const dir = tmpDir();
       const ix = makeIndex();
       saveIndex(dir, ix);
       // The same bytes with an older magic, checksummed again, as if that version had written them.
       const tf = tokensFile(dir);
       const body = fs.readFileSync(tf);
-      assert.equal(body.subarray(-8).toString('latin1'), 'ESSEG005');
+      assert.equal(body.subarray(-8).toString('latin1'), 'ESSEG006');
       body.write(magic, body.length - 8, 'latin1');
       rewrite(tf, body);
       const metaPath = path.join(dir, 'index.json');
       const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
       meta.segments[0].crc32 = zlib.crc32(body) >>> 0;
       fs.writeFileSync(metaPath, JSON.stringify(meta));
-      assert.equal(reasonOf(dir, expectOf(ix)), `index segment ${path.basename(tf)} has an older layout (${magic}, with stored token spans); rebuilding`);
+      assert.equal(reasonOf(dir, expectOf(ix)), `index segment ${path.basename(tf)} has an older layout (${magic}, ${what}); rebuilding`);
       body.write('NOTASEG!', body.length - 8, 'latin1');
       rewrite(tf, body);
       meta.segments[0].crc32 = zlib.crc32(body) >>> 0;

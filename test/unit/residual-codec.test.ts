@@ -122,11 +122,13 @@ describe('residual codec', () => {
         let len = 0;
         for (let d = 0; d < dim; d++) len += (rotated[i * dim + d] - codec.centroids[ids[i] * dim + d]) ** 2;
         len = Math.sqrt(len);
-        // The stored length is the nearest of the 256 log-scale levels (within the trained range).
+        // The stored length is the nearest of the 128 log-scale levels (within the trained range).
         const clamped = Math.min(codec.normMax, Math.max(codec.normMin, len));
         const stored = normValue(codec, norms[i]);
         assert.equal(norms[i], normCode(codec, len));
-        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 510 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
+        assert.ok(norms[i] < 0x80, 'the word-start bit is the store\'s to set');
+        assert.ok(Math.abs(Math.log(stored / clamped)) <= Math.log(codec.normMax / codec.normMin) / 254 + 1e-5, `vector ${i}: length ${len} stored as ${stored}`);
+        assert.equal(normValue(codec, norms[i] | 0x80), stored, 'the word-start bit does not change the length');
       }
       const layout = layoutOf(codec);
       for (let d = 0; d < dim; d++) {
@@ -230,9 +232,23 @@ describe('residual codec', () => {
     const pts = clusteredRows(7, 200, dim, 10);
     const codec = await trainCodec(pts, 200, dim, { k: 16, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: 200 });
     const b = new CompressedStoreBuilder(codec, 1);
-    assert.equal(await b.addFloat(pts, 200, jsMatMulT), 0);
+    const wordStarts = Uint8Array.from({ length: 200 }, (_, j) => (j % 3 === 0 ? 1 : 0));
+    assert.equal(await b.addFloat(pts, 200, jsMatMulT, undefined, wordStarts), 0);
     const a = b.freeze();
     assert.equal(a.count, 200);
+    // The word-start flags are the length bytes' top bit, and change nothing decoded.
+    assert.deepEqual(Array.from({ length: 200 }, (_, j) => a.startsWord(j)), Array.from(wordStarts, (f) => f === 1));
+    const unflagged = new CompressedStoreBuilder(codec, 1);
+    await unflagged.addFloat(pts, 200, jsMatMulT);
+    const u = unflagged.freeze();
+    assert.deepEqual(u.norms, a.norms.map((x) => x & 0x7f));
+    assert.ok(!Array.from({ length: 200 }, (_, j) => u.startsWord(j)).some(Boolean));
+    const da = new Float32Array(200 * dim);
+    const du = new Float32Array(200 * dim);
+    a.decode(0, 200, da);
+    u.decode(0, 200, du);
+    assert.deepEqual(da, du);
+    await assert.rejects(b.addFloat(pts, 2, jsMatMulT, undefined, new Uint8Array(3)), /3 word-start flags for 2 vectors/);
     const c = new CompressedStoreBuilder(codec, 2);
     await c.addFloat(pts.subarray(0, 3 * dim), 3, jsMatMulT);
     assert.equal(c.addFrom(a, 50, 100), 3);

@@ -1,10 +1,14 @@
-// The index stores no token spans: evidence recomputes a unit's spans from its own text
-// (unit-spans.ts, Encoder.keptSpans). For every unit of an indexed workspace — the fixture
-// workspace's Markdown and code comments, long passages split into windows, comment blocks whose
-// text skips the comment markers (non-contiguous file offsets), and text with characters the
-// tokenizer drops inside words or long runs without spaces — the recomputed spans must equal the
-// spans encodeDocs gave when the unit was indexed, read back from a saved index too; and a unit
-// whose text does not give back its token count gets no highlights, reported once.
+// The index stores no token spans, only each vector's word-start flag (Encoder.keptWordStarts):
+// evidence recovers a unit's spans from the words of its text (unit-spans.ts), or by tokenising
+// the text again where the words and flags disagree. Evidence only widens tokens to words and
+// tests them against sentences, so what must hold is: for every unit of an indexed workspace —
+// the fixture workspace's Markdown and code comments, long passages split into windows, comment
+// blocks whose text skips the comment markers (non-contiguous file offsets), text with characters
+// the tokenizer drops inside words, long runs without spaces, symbols, emoji, CJK, accents — in
+// memory and read back from a saved index, the words give every vector the word its exact token
+// span widens to (or that exact span, for a token that is no word), hence the same evidence
+// ranges and sentences; the words are used, not the tokeniser, except on a text the scan cannot
+// follow; and a unit whose text does not give back its token count gets no highlights, reported once.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,12 +16,16 @@ import { after, before, describe, it } from 'node:test';
 import { defaultModelDir } from '../../src/core/engine';
 import { buildIndex, unitsForPassage, type SourceFile } from '../../src/core/index/indexer';
 import { extractPassages } from '../../src/core/extract/index';
-import { Encoder, type DocEncoding } from '../../src/core/model/encoder';
+import { Encoder, type DocEncoding, type TokenSpans } from '../../src/core/model/encoder';
 import { jsMatMulT } from '../../src/core/gemm';
 import { loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { StoredUnit } from '../../src/core/index/stored-unit';
-import { unitSpans } from '../../src/core/index/unit-spans';
+import { WORD_START_BIT } from '../../src/core/index/compressed-store';
+import { unitSpans, wordSpans } from '../../src/core/index/unit-spans';
+import { PreTokenizerWordScanner } from '../../src/core/model/pre-tokenizer-words';
+import { evidenceRanges, evidenceSentences, widenToWord, type EvidenceToken } from '../../src/core/search/evidence';
 import { pickEvidence, scoreTokens, Searcher } from '../../src/core/search/searcher';
+import { mulberry32 } from '../../src/core/bench/metrics';
 import type { IndexedUnit, WorkspaceIndex } from '../../src/core/index/workspace-index';
 import { tempDirFactory } from '../temp-dirs';
 
@@ -45,6 +53,54 @@ function longFiles(): SourceFile[] {
   ];
 }
 
+/** Text beyond ASCII words: accents (composed and not), symbols, emoji, CJK, Hangul (whose syllables WordPiece may cut), typographic punctuation. */
+function unicodeFiles(): SourceFile[] {
+  return [
+    { path: 'docs/unicode.md', text: '# Unicode — naïve café\n\nThe café’s résumé and e\u0301cole: “quotes” … and — dashes. Straße İstanbul ǅemal ﬁne.\n\n'
+      + 'Symbols © 2024 ™ ½ ² ① ≠ ℃ and x©y, emoji 😀 👍🏽 🇩🇪 ok❤️ok, math 𝐁𝐨𝐥𝐝 and 𠀀𠀁.\n\n'
+      + '服务器在停止之前关闭连接。日本語のテキスト、カタカナ。한국어 텍스트입니다. 안녕하세요!\n\n'
+      + 'Zero\u200bwidth in\u200bside, soft\u00adhyphen, a\u200b\u0301 mark after a gap, .\u0301 and ¿Qué? ¡Sí!\n\n'
+      + `A long word that is not plain: ${'ab©'.repeat(30)} and ${'x\u200b'.repeat(40)}y.\n` },
+    { path: 'src/unicode.ts', text: '/**\n * Drains the café’s connections — gracefully — before it stops (≈ 30 s).\n * 服务器关闭连接。 Emoji 🚀 launch; Hangul 한국어.\n */\nexport function drain(): void {}\n' },
+  ];
+}
+
+/** Texts the words cannot be followed in (a capital sigma, an added token written out): these units take the tokeniser. */
+function unfollowableFiles(): SourceFile[] {
+  return [
+    { path: 'docs/greek.md', text: '# Greek\n\nΟΔΟΣ and ΑΣ.Β are Greek words with a capital sigma.\n' },
+    { path: 'docs/markers.md', text: '# Markers\n\nThe encoder adds [CLS] and [SEP] around a passage.\n' },
+  ];
+}
+
+/**
+ * Asserts that `fast` gives what evidence needs of `exact` (spans of the same vectors in file
+ * `text`, unit [start, end)): each vector widens to the same word, or (a token that is no word)
+ * has the same span; and evidence ranges and sentences are equal for random token scores.
+ */
+function assertSameEvidence(text: string, start: number, end: number, exact: TokenSpans, fast: TokenSpans, where: string): void {
+  assert.equal(fast.starts.length, exact.starts.length, where);
+  const hasWord = (s: number, e: number): boolean => /[\p{L}\p{N}\p{M}_]/u.test(text.slice(s, e));
+  for (let k = 0; k < exact.starts.length; k++) {
+    const [s, e, fs_, fe] = [exact.starts[k], exact.ends[k], fast.starts[k], fast.ends[k]];
+    if (s >= 0 && e > s && hasWord(s, e)) {
+      assert.deepEqual(widenToWord(text, fs_, fe), widenToWord(text, s, e), `${where}: vector ${k} ${JSON.stringify(text.slice(s, e))} widens to another word from ${JSON.stringify(text.slice(fs_, fe))}`);
+      assert.ok(fs_ <= s && e <= fe, `${where}: vector ${k}: its word ${JSON.stringify(text.slice(fs_, fe))} holds its token ${JSON.stringify(text.slice(s, e))}`);
+    } else {
+      assert.deepEqual([fs_, fe], [s, e], `${where}: vector ${k} (no word: ${JSON.stringify(text.slice(s, e))}) keeps its exact span`);
+    }
+  }
+  const r = mulberry32(exact.starts.length * 31 + start);
+  for (let round = 0; round < 4; round++) {
+    const p = Array.from(exact.starts, () => r());
+    const tokens = (sp: TokenSpans): EvidenceToken[] => Array.from(sp.starts, (st, k) => ({ start: st, end: sp.ends[k], p: p[k] })).filter((t) => t.start >= 0);
+    for (const threshold of [0.3, 0.6, 0.9]) {
+      assert.deepEqual(evidenceRanges(text, tokens(fast), threshold), evidenceRanges(text, tokens(exact), threshold), `${where}: ranges at ${threshold}`);
+      assert.deepEqual(evidenceSentences(text, start, end, tokens(fast), threshold), evidenceSentences(text, start, end, tokens(exact), threshold), `${where}: sentences at ${threshold}`);
+    }
+  }
+}
+
 function fixtureFiles(): SourceFile[] {
   const out: SourceFile[] = [];
   const walk = (dir: string): void => {
@@ -67,8 +123,8 @@ describe('token spans recomputed from a unit\'s text', () => {
     await encoder.dispose();
   });
 
-  it('equal, for every unit of an indexed workspace, the spans encodeDocs gave at indexing (in memory and read back from the segments)', async () => {
-    const files = [...fixtureFiles(), ...longFiles()];
+  it('come from the words of every unit of an indexed workspace, and give the highlights its exact spans give (in memory and read back from the segments)', async () => {
+    const files = [...fixtureFiles(), ...longFiles(), ...unicodeFiles(), ...unfollowableFiles()];
     const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
     const dir = tmpDir();
     saveIndex(dir, built);
@@ -83,18 +139,35 @@ describe('token spans recomputed from a unit\'s text', () => {
     for (const it of items) encodings.push(...(await encoder.encodeDocs([it.input])));
     assert.equal(built.units.length, items.length);
     assert.equal(loaded.units.length, items.length);
+    const unfollowable = new Set(unfollowableFiles().map((f) => f.path));
 
     let windows = 0;
+    let byWords = 0;
+    let nonPlainVectors = 0;
     const commentWindows = new Set<string>();
     for (const [k, it] of items.entries()) {
       const e = encodings[k];
       const where = `${it.unit.path} [${it.unit.start}, ${it.unit.end}) window ${it.window + 1} of ${it.windows}`;
+      const text = files.find((f) => f.path === it.unit.path)!.text!;
+      const flags = encoder.keptWordStarts(it.input);
       for (const ix of [built, loaded]) {
         const u = ix.units[k];
         assert.deepEqual([u.path, u.start, u.end, u.tokenCount], [it.unit.path, it.unit.start, it.unit.end, e.count], where);
-        const spans = unitSpans(encoder, u);
-        assert.ok(!('reason' in spans), `${where}: ${JSON.stringify(spans)}`);
-        assert.deepEqual(spans, { starts: e.starts, ends: e.ends }, where);
+        // The index holds each vector's word-start flag.
+        assert.deepEqual(Array.from({ length: u.tokenCount }, (_, v) => (ix.store.startsWord(u.tokenFirst + v) ? 1 : 0)), [...flags], `${where}: flags`);
+        // Tokenising the text again still gives the exact spans (the way left where the words fail).
+        assert.deepEqual(unitSpans(encoder, u), { starts: e.starts, ends: e.ends }, where);
+        const words = wordSpans(encoder, u, ix.store.norms);
+        if (unfollowable.has(u.path)) {
+          assert.equal(words, undefined, `${where}: the words cannot be followed here`);
+          assert.deepEqual(unitSpans(encoder, u, ix.store.norms), { starts: e.starts, ends: e.ends }, `${where}: by the tokeniser`);
+          continue;
+        }
+        assert.ok(words, `${where}: the words and the flags agree`);
+        assert.deepEqual(unitSpans(encoder, u, ix.store.norms), words, `${where}: unitSpans takes the words`);
+        assertSameEvidence(text, u.start, u.end, e, words, where);
+        byWords++;
+        for (let v = 0; v < e.count; v++) if (e.starts[v] >= 0 && (e.starts[v] !== words.starts[v] || e.ends[v] !== words.ends[v])) nonPlainVectors++;
       }
       if (it.windows > 1) {
         windows++;
@@ -104,12 +177,28 @@ describe('token spans recomputed from a unit\'s text', () => {
       }
     }
     // The fixture exercises what it is meant to.
+    assert.equal(byWords, 2 * (items.length - items.filter((x) => unfollowable.has(x.unit.path)).length));
+    assert.ok(nonPlainVectors > 100, `vectors whose word is wider than their token: ${nonPlainVectors}`);
     assert.ok(windows >= 10, `windows of long passages: ${windows}`);
     assert.deepEqual([...commentWindows].sort(), ['scripts/long.py', 'src/block.ts', 'src/long.ts'], 'windows of comment blocks, each of several lines');
     for (const p of ['docs/hostile.md', 'docs/runs.md', 'src/long.ts', 'src/block.ts', 'scripts/long.py', 'docs/long.md']) {
       assert.ok(items.filter((x) => x.unit.path === p).length > 1, `${p} is split into windows`);
     }
     assert.ok(items.some((x) => x.unit.kind === 'markdown' && x.windows === 1) && items.some((x) => x.unit.kind === 'comment' && x.windows === 1));
+  });
+
+  it('flag the first kept token of each word of the body, never a marker, context or punctuation token', () => {
+    const text = 'The server’s re-tries: internationalization, 中文 and 😀!';
+    const tok = encoder.tokenizer.tokenize(text);
+    const input = { contextIds: encoder.contextIds('Shutdown > Draining'), bodyIds: tok.ids, bodyStarts: tok.starts, bodyEnds: tok.ends };
+    const kept = encoder.keptSpans(input);
+    const flags = encoder.keptWordStarts(input);
+    assert.equal(flags.length, kept.starts.length);
+    const flagged = [...flags.entries()].filter(([, f]) => f === 1).map(([v]) => text.slice(kept.starts[v], kept.ends[v]));
+    assert.deepEqual(flagged, ['The', 'server', 's', 're', 'tries', 'international', '中', '文', 'and', '😀']);
+    // Marker and context vectors come first, unflagged; every body vector after a flag continues its word.
+    const firstBody = kept.starts.findIndex((s) => s >= 0);
+    assert.ok(firstBody > 2 && flags.subarray(0, firstBody).every((f) => f === 0) && flags[firstBody] === 1);
   });
 
   it('a window never begins inside a word, even where a character the tokenizer drops leaves a gap in it', () => {
@@ -133,22 +222,34 @@ describe('token spans recomputed from a unit\'s text', () => {
     assert.equal(items[1].unit.start, text.indexOf('ab\u0001'), 'the second window begins with the whole word');
     for (const it of items) {
       const kept = encoder.keptSpans(it.input);
-      assert.deepEqual(unitSpans(encoder, { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length }), kept);
+      const unit = { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length };
+      assert.deepEqual(unitSpans(encoder, unit), kept);
+      const flags = encoder.keptWordStarts(it.input);
+      const words = wordSpans(encoder, unit, Uint8Array.from(flags, (f) => f * WORD_START_BIT));
+      assert.ok(words, 'the words and the flags agree');
+      assertSameEvidence(text, unit.start, unit.end, kept, words, `window at ${unit.start}`);
     }
   });
 
   it('give the same highlights as the spans encodeDocs gave, through the searcher', async () => {
-    const files = longFiles().slice(0, 3);
+    const files = [...longFiles().slice(0, 3), ...unicodeFiles()];
     const index = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
     const text = new Map(files.map((f) => [f.path, f.text!]));
     const searcher = new Searcher(encoder, index, (p) => text.get(p)!);
     const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p)));
     let highlighted = 0;
-    // Each unit's spans are recomputed once, then served from the searcher's cache of shown units.
-    let recomputed = 0;
+    // Each unit's spans are recovered once, from its words (its text is never tokenised again),
+    // then served from the searcher's cache of shown units.
+    let scans = 0;
+    let retokenised = 0;
+    const scan = PreTokenizerWordScanner.prototype.scan;
+    PreTokenizerWordScanner.prototype.scan = function (this: PreTokenizerWordScanner, t: string) {
+      scans++;
+      return scan.call(this, t);
+    };
     const keptSpans = encoder.keptSpans;
     encoder.keptSpans = (d) => {
-      recomputed++;
+      retokenised++;
       return keptSpans.call(encoder, d);
     };
     for (const query of ['how does the server drain connections before it stops', 'exponential backoff for uploads']) {
@@ -163,9 +264,11 @@ describe('token spans recomputed from a unit\'s text', () => {
       }
     }
     encoder.keptSpans = keptSpans;
+    PreTokenizerWordScanner.prototype.scan = scan;
     assert.ok(highlighted > 10, `units with highlights: ${highlighted}`);
     assert.ok(index.units.length < 256, 'all units fit the cache');
-    assert.equal(recomputed, index.units.length, 'spans recomputed once a unit, 2 questions × 2 granularities asked');
+    assert.equal(scans, index.units.length, 'spans recovered once a unit, 2 questions × 2 granularities asked');
+    assert.equal(retokenised, 0, 'no unit\'s text tokenised again');
     await searcher.dispose();
   });
 

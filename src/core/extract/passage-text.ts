@@ -17,6 +17,11 @@ export interface PassageText {
 
 export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText {
   const segs = p.segments;
+  if (segs.length === 1) {
+    // (most passages: evidence maps every word of a shown one)
+    const { text, offset } = segs[0];
+    return { text, toFileOffset: (i) => offset + (i > 0 ? Math.min(Math.floor(i), text.length) : 0) };
+  }
   const text = segs.map((s) => s.text).join('\n');
   // starts[k] = index in `text` where segment k begins.
   const starts = new Array<number>(segs.length);
@@ -25,6 +30,8 @@ export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText
     starts[k] = at;
     at += segs[k].text.length + 1;
   }
+  // The segment of the index mapped last: callers map indices mostly in increasing order.
+  let lo = 0;
   const toFileOffset = (i: number): number => {
     if (segs.length === 0) return p.start;
     i = Math.floor(i);
@@ -33,7 +40,8 @@ export function passageText(p: Pick<Passage, 'segments' | 'start'>): PassageText
       const last = segs[segs.length - 1];
       return last.offset + last.text.length;
     }
-    const lo = lastAtOrBefore(starts, i); // last segment whose start ≤ i
+    // the last segment whose start ≤ i
+    if (!(starts[lo] <= i && (lo + 1 === segs.length || i < starts[lo + 1]))) lo = lastAtOrBefore(starts, i);
     const seg = segs[lo];
     const within = Math.min(i - starts[lo], seg.text.length); // the joining '\n' → segment end
     return seg.offset + within;

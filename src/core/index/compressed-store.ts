@@ -1,22 +1,32 @@
 // The workspace index's token vectors, residual-compressed (residual-codec.ts): per vector a
-// uint16 centroid id, one byte of residual length and residualBytes(dim) bytes of codes (37 at
-// dim 128) — 40 bytes a vector at dim 128. The codec (centroids and bucket tables) is shared by
-// all vectors. No file spans: only the ~10 results shown need them, and evidence recomputes a
-// unit's spans from its text with the tokenizer (unit-spans.ts).
+// uint16 centroid id, one byte of residual length (7 bits) and word-start flag (the top bit,
+// WORD_START_BIT), and residualBytes(dim) bytes of codes (37 at dim 128) — 40 bytes a vector at
+// dim 128. The codec (centroids and bucket tables) is shared by all vectors. No file spans: only
+// the ~10 results shown need them, and evidence recovers a unit's spans from the words of its
+// text, which the flags tell its vectors' share of (unit-spans.ts).
 //
 // The vectors are a sequence of parts (one per segment of the index, index-file.ts): a part
 // either holds its arrays in memory (vectors just encoded, not saved yet) or reads residuals
-// from its segment file on demand. Centroid ids and residual lengths (3 B a vector) stay in
-// memory for all parts, concatenated: candidate generation scans the ids. Vectors of a part that
-// no unit refers to any more (a changed file's old vectors) are dead space until a compaction.
+// from its segment file on demand. Centroid ids and length bytes (3 B a vector) stay in memory
+// for all parts, concatenated: candidate generation scans the ids, evidence reads the flags.
+// Vectors of a part that no unit refers to any more (a changed file's old vectors) are dead
+// space until a compaction.
 import type { MatMulT } from '../gemm';
 import { nearestCentroidsFast } from './kmeans';
 import { CentroidShortlist, SHORTLIST_NEIGHBOURS } from './centroid-shortlist';
 import { IndexingKernel } from './indexing-kernel';
-import { decodeVectors, encodeResiduals, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
+import { decodeVectors, residualBytes, rotateRows, type ResidualCodec } from './residual-codec';
 import { grow, type TokenStore } from './token-store';
 import type { Segment, SegmentContent } from './segment-file';
 import type { IndexedUnit } from './workspace-index';
+
+/**
+ * The top bit of a vector's length byte: its token starts a word of its passage (the first kept
+ * token of a BERT pre-tokenizer word; Encoder.keptWordStarts). Evidence recovers the vectors'
+ * file spans from the words of the unit's text with it (unit-spans.ts); decoding ignores it (the
+ * codec's lengths take the low 7 bits, residual-codec.ts).
+ */
+export const WORD_START_BIT = 0x80;
 
 /** Vectors held in memory: their residual codes, by local token number. */
 export interface MemoryPart {
@@ -43,7 +53,7 @@ export class CompressedTokenStore implements TokenStore {
     readonly codec: ResidualCodec,
     /** All parts' centroid ids, concatenated (count entries). */
     readonly centroidIds: Uint16Array,
-    /** Residual length codes (see normCode), concatenated like the ids. */
+    /** Length bytes: residual length code (normCode) | WORD_START_BIT, concatenated like the ids. */
     readonly norms: Uint8Array,
     readonly parts: readonly StorePart[],
   ) {
@@ -64,6 +74,11 @@ export class CompressedTokenStore implements TokenStore {
 
   get dim(): number {
     return this.codec.dim;
+  }
+
+  /** Whether vector j's token starts a word of its passage (see WORD_START_BIT). */
+  startsWord(j: number): boolean {
+    return (this.norms[j] & WORD_START_BIT) !== 0;
   }
 
   /** First token of part p. */
@@ -208,9 +223,12 @@ export class CompressedStoreBuilder {
    * Compresses `n` float vectors (rows of dim) with the codec; returns the index of the first.
    * Callers pass many units at once: the centroid assignment is one matrix product per call.
    * With the vectors' token ids, most vectors are assigned from their token's shortlist of
-   * centroids (centroid-shortlist.ts) and the rest by that product.
+   * centroids (centroid-shortlist.ts) and the rest by that product. `wordStarts` (one entry a
+   * vector, non-zero: the token starts a word; Encoder.keptWordStarts) sets the vectors'
+   * word-start flags.
    */
-  async addFloat(vectors: Float32Array, n: number, matmul: MatMulT, tokenIds?: ArrayLike<number>): Promise<number> {
+  async addFloat(vectors: Float32Array, n: number, matmul: MatMulT, tokenIds?: ArrayLike<number>, wordStarts?: Uint8Array): Promise<number> {
+    if (wordStarts && wordStarts.length !== n) throw new Error(`addFloat: ${wordStarts.length} word-start flags for ${n} vectors`);
     const { codec } = this;
     // Into the codec's coordinates: rows of vectors · rotationᵀ.
     const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
@@ -229,6 +247,7 @@ export class CompressedStoreBuilder {
     this.centroidIds.set(ids, first);
     // (encodeResiduals, in WebAssembly)
     this.kernel.encode(ids, this.residuals, this.norms, first);
+    if (wordStarts) for (let i = 0; i < n; i++) if (wordStarts[i]) this.norms[first + i] |= WORD_START_BIT;
     this.added += n;
     return this.partBase + first;
   }

@@ -1,4 +1,4 @@
-// On-disk form of a WorkspaceIndex (format v4), in a cache folder outside the workspace:
+// On-disk form of a WorkspaceIndex (format v5), in a cache folder outside the workspace:
 //
 //   <dir>/index.json        the manifest: format, version, model fingerprint, codec parameters,
 //                           the codec file and the segments (name, bytes, crc32 each), and the
@@ -20,7 +20,8 @@
 // previous index or the new one. A load that finds anything inconsistent (missing file, size,
 // checksum, other format version, other model) returns a reason instead of an index, and the
 // caller rebuilds. Older formats are rebuilt too: v4 codes are laid out per the codec's trained
-// widths, so a v2 or v3 index's codes cannot be carried over without the original vectors.
+// widths, so a v2 or v3 index's codes cannot be carried over without the original vectors; v5
+// length bytes are 7 bits of length and each vector's word-start flag, which a v4 index lacks.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -33,7 +34,7 @@ import { StoredUnit } from './stored-unit';
 
 export const INDEX_FORMAT = 'evidence-search-index';
 /** Bump when the extractor, the windowing or the layout changes: old caches are rebuilt. */
-export const INDEX_FORMAT_VERSION = 4;
+export const INDEX_FORMAT_VERSION = 5;
 
 interface ManifestFile {
   path: string;

@@ -189,8 +189,8 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   // continuation: characters the tokenizer drops, like a zero-width space, leave gaps inside a
   // word), so a window never splits a word and widened highlights stay inside their unit. In a
   // run without gaps longer than a window (a URL, minified code) any word start will do, so that
-  // a window tokenises alone as it does in its passage: evidence recomputes a unit's token spans
-  // from its own text (unit-spans.ts).
+  // a window tokenises alone as it does in its passage: evidence recovers a unit's token spans
+  // from its own text alone (unit-spans.ts).
   const startsWord = (t: number): boolean => !encoder.tokenizer.continuesWord(tok.ids[t]);
   const out: Array<{ unit: Passage; input: DocInput }> = [];
   for (let w = 0, e = 0; w < n; w = e) {
@@ -219,6 +219,20 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
 }
 
 type UnitItem = { unit: Passage; input: DocInput };
+
+/**
+ * The word-start flags of the units' vectors (Encoder.keptWordStarts), concatenated in unit order.
+ * A unit whose encoding is not one vector a kept token (a stand-in encoder's) gets none: its
+ * evidence then tokenises its text again (unit-spans.ts).
+ */
+function wordStartsOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let k = 0, at = 0; k < items.length; at += encodings[k++].count) {
+    const flags = encoder.keptWordStarts(items[k].input);
+    if (flags.length === encodings[k].count) out.set(flags, at);
+  }
+  return out;
+}
 /** A file read and extracted for encoding; each item's encoding once encoded (the training sample's early). */
 type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings: Array<DocEncoding | undefined> };
 
@@ -567,8 +581,10 @@ export async function buildIndex(
             at += x.encodings[i]!.count;
           });
         }
-        // (the tokens' spans are not stored: evidence recomputes them from a unit's text)
-        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, tokenIds) : store.count;
+        // (the tokens' spans are not stored: evidence recovers them from a unit's text and the
+        // vectors' word-start flags)
+        const wordStarts = wordStartsOf(encoder, batch.flatMap((x) => x.items), encs, n);
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, tokenIds, wordStarts) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {

@@ -3,8 +3,9 @@
 // dimension, with bucket tables trained on held-out residuals. Departures from ColBERTv2, each
 // measured on the fastify bench (top-10 agreement of exact MaxSim on decoded vectors with exact
 // float32 MaxSim; and the mean squared error of the decoded unit vectors):
-// - gain–shape: the residual's length is kept apart (one byte, log scale) and the codes quantise
-//   the residual divided by it, so tight and loose clusters both use all buckets (0.86 → 0.89);
+// - gain–shape: the residual's length is kept apart (7 bits of a byte, log scale; the byte's top
+//   bit is the token's word-start flag) and the codes quantise the residual divided by it, so
+//   tight and loose clusters both use all buckets (0.86 → 0.89);
 // - the residual is coded along its principal axes (a rotation trained on held-out residuals),
 //   whose variances differ by three orders of magnitude; each axis gets the number of bits (0 to
 //   MAX_CODE_BITS) that lowers the measured error most, within the same bytes (transform
@@ -12,8 +13,8 @@
 // - each axis has its own Lloyd–Max quantiser (cutoffs halfway between bucket values, a bucket
 //   decoding to the mean of its training residuals), not equal-mass buckets: error −23 %;
 // - the codes take 37 bytes at 128 dimensions, the 32 of 2 bits a dimension plus the 5 a token's
-//   text span used to take (spans are recomputed from the text when evidence is shown): with the
-//   above, 0.951 and error 0.0100.
+//   text span used to take (spans are recovered from the text and the word-start flags when
+//   evidence is shown): with the above, 0.951 and error 0.0100.
 // Everything the codec stores lives in its rotated coordinates: dot products are unchanged as
 // long as the query is rotated too (rotateRows).
 import { multiplyTSync, type MatMulT } from '../gemm';
@@ -28,8 +29,18 @@ export const MAX_BUCKETS = 1 << MAX_CODE_BITS;
 const SLOTS_PER_BYTE = 4;
 /** Bytes a vector's span took before spans were recomputed from the text: they now hold codes. */
 const SPAN_BYTES = 5;
-/** Residual lengths are stored as one byte: 256 steps between normMin and normMax, log scale. */
-const NORM_LEVELS = 255;
+/**
+ * Residual lengths are stored in the low 7 bits of a byte: 128 steps between normMin and normMax,
+ * log scale (the top bit is the vector's word-start flag, compressed-store.ts). 256 steps measured no
+ * better on the fastify bench: the same codec's decoded vectors had a mean squared error of
+ * 0.009401 with 128, 0.009400 with 256 (a sample of 22.7k vectors); exhaustive top-10 agreement
+ * was 0.947 and 0.953 with 128, 0.954 and 0.944 with 256 (codec seeds 12345 and 12346: the
+ * spread is the ranking's sensitivity, not the lengths'), the hybrid ranking's 0.959 and 0.953
+ * against 0.956 and 0.957.
+ */
+const NORM_LEVELS = 127;
+/** The length bits of a stored length byte (the top bit is the store's: compressed-store.ts WORD_START_BIT). */
+const NORM_CODE_MASK = 0x7f;
 /** Lloyd iterations per coordinate and bit width (they settle well before; each is O(buckets · log n)). */
 const LLOYD_ITERATIONS = 30;
 
@@ -344,16 +355,16 @@ function quantile(sorted: Float32Array, n: number, q: number): number {
   return sorted[Math.min(n - 1, Math.max(0, Math.floor(q * n)))];
 }
 
-/** The byte a residual length is stored as. */
+/** The length code (0…NORM_LEVELS) a residual length is stored as, in a byte's low 7 bits. */
 export function normCode(c: Pick<ResidualCodec, 'normMin' | 'normMax'>, norm: number): number {
   if (!(norm > c.normMin)) return 0;
   if (norm >= c.normMax) return NORM_LEVELS;
   return Math.round((Math.log(norm / c.normMin) / Math.log(c.normMax / c.normMin)) * NORM_LEVELS);
 }
 
-/** The residual length a stored byte decodes to. */
+/** The residual length a stored byte decodes to (its word-start bit ignored). */
 export function normValue(c: Pick<ResidualCodec, 'normMin' | 'normMax'>, code: number): number {
-  return c.normMin * Math.exp((code / NORM_LEVELS) * Math.log(c.normMax / c.normMin));
+  return c.normMin * Math.exp(((code & NORM_CODE_MASK) / NORM_LEVELS) * Math.log(c.normMax / c.normMin));
 }
 
 /** Coordinate d's bucket for the scaled residual u: the number of its cutoffs at or below u. */
@@ -430,8 +441,9 @@ export function bucketGridOf(codec: ResidualCodec): BucketGrid {
 /**
  * Encodes `n` vectors, already in the codec's coordinates (rotateRows), against their centroids
  * `ids`: packed codes into `codes` (residualBytes(dim) a vector, from vector `at` on) and length
- * bytes into `norms`. The definition, by a binary search per axis; the index stores vectors with
- * IndexingKernel.encode, which gives the same bytes faster (its tests compare them).
+ * codes into `norms` (word-start bits clear: the store sets them). The definition, by a binary
+ * search per axis; the index stores vectors with IndexingKernel.encode, which gives the same
+ * bytes faster (its tests compare them).
  */
 export function encodeResiduals(codec: ResidualCodec, rotated: Float32Array, n: number, ids: ArrayLike<number>, codes: Uint8Array, norms: Uint8Array, at = 0): void {
   const D = codec.dim;
@@ -498,7 +510,7 @@ export interface DecodeTables {
   dims: Int32Array;
   /** Value of each coordinate that has no code (0 for coded ones). */
   uncoded: Float32Array;
-  /** The length each norm byte decodes to. */
+  /** The length each of the 256 length bytes decodes to (the word-start bit ignored: the search kernel looks bytes up as they are stored). */
   lengths: Float32Array;
 }
 
@@ -529,7 +541,7 @@ export function tablesOf(codec: ResidualCodec): DecodeTables {
       }
     }
   }
-  const lengths = Float32Array.from({ length: NORM_LEVELS + 1 }, (_, c) => normValue(codec, c));
+  const lengths = Float32Array.from({ length: 256 }, (_, b) => normValue(codec, b));
   t = { table, dims, uncoded, lengths };
   decodeTables.set(codec, t);
   return t;

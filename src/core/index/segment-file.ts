@@ -4,10 +4,12 @@
 // their sizes first):
 //
 //   centroid ids   uint16 × tokens       kept in memory (candidate generation scans them)
-//   norms          uint8 × tokens        kept in memory (1 B; decoding needs it with the ids)
+//   norms          uint8 × tokens        kept in memory (1 B: residual length code, 7 bits, and
+//                                        the word-start flag, WORD_START_BIT; decoding needs it
+//                                        with the ids, evidence reads the flags)
 //   residuals      R × tokens            read on demand: one positional read per unit scored
 //   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand (for
-//                  the results shown: snippets, and evidence, which recomputes the file spans of
+//                  the results shown: snippets, and evidence, which recovers the file spans of
 //                  a unit's tokens from its text, unit-spans.ts)
 //   terms          BM25's analysed terms (bm25-analysis.ts), read once when BM25 is first built:
 //                  the segment's distinct terms (UTF-8, '\n'-separated: a term never holds one),
@@ -20,9 +22,9 @@
 //   head length    uint32
 //   magic          8 bytes
 //
-// Segments of the earlier layouts, which also stored every vector's file span (int32 start and
-// uint8 length; ESSEG004, and ESSEG003 without the terms section), are not read: their index is
-// rebuilt.
+// Segments of the earlier layouts are not read: their index is rebuilt. ESSEG005 had 8-bit
+// length codes and no word-start flags; ESSEG004 also stored every vector's file span (int32
+// start and uint8 length), and ESSEG003 had no terms section either.
 //
 // The whole file's size and crc32 are in the manifest (index.json). Opening a segment checks
 // both by streaming the file once through zlib's crc32 (~0.5 GB/s measured here on a loaded
@@ -38,9 +40,13 @@ import type { Passage, PassageKind, TextSegment } from '../types';
 import { indexText, TermCounter } from '../search/bm25-analysis';
 import type { TermLists } from '../search/bm25';
 
-const MAGIC = Buffer.from('ESSEG005', 'latin1');
-/** Magics of the earlier layouts, named in the reason a segment is refused. */
-const OLDER_MAGICS = ['ESSEG003', 'ESSEG004'];
+const MAGIC = Buffer.from('ESSEG006', 'latin1');
+/** Magics of the earlier layouts, named in the reason a segment is refused, with what they lacked or had. */
+const OLDER_MAGICS: Record<string, string> = {
+  ESSEG003: 'with stored token spans',
+  ESSEG004: 'with stored token spans',
+  ESSEG005: 'without word-start flags',
+};
 /** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes. */
 export const UNIT_FIELDS = 9;
 const VERIFY_CHUNK = 1 << 20;
@@ -322,7 +328,7 @@ export class Segment {
       if (size < tailLen) throw new Error(`index segment ${ref.name} is truncated`);
       const tail = Buffer.from(readAt(size - tailLen, tailLen));
       const magic = tail.subarray(4).toString('latin1');
-      if (OLDER_MAGICS.includes(magic)) throw new Error(`index segment ${ref.name} has an older layout (${magic}, with stored token spans)`);
+      if (Object.hasOwn(OLDER_MAGICS, magic)) throw new Error(`index segment ${ref.name} has an older layout (${magic}, ${OLDER_MAGICS[magic]})`);
       if (!tail.subarray(4).equals(MAGIC)) throw new Error(`index segment ${ref.name} is not an index segment`);
       const headLen = tail.readUInt32LE(0);
       if (headLen > size - tailLen) throw new Error(`index segment ${ref.name} is truncated`);

@@ -2,7 +2,7 @@
 // the store need), its text segments read from the segment file when asked for. At 100k passages
 // the texts were most of the v2 index's resident memory (index.json parsed into objects); here a
 // unit costs ~100 bytes resident, and a text is read (from the OS page cache, usually) only for
-// the units whose text is used: evidence (which recomputes token spans from it) and snippets of
+// the units whose text is used: evidence (which recovers token spans from it) and snippets of
 // results shown, and BM25's build where a segment's stored terms cannot be used.
 import type { PassageKind, TextSegment } from '../types';
 import type { IndexedUnit } from './workspace-index';

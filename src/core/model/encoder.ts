@@ -137,7 +137,8 @@ export class Encoder {
   /**
    * The spans of the tokens of a passage that get a vector, in vector order: what encodeDocs
    * returns with the vectors, without running the model. The index stores no spans; evidence
-   * recomputes a unit's spans with this from the unit's text, so both must come from here.
+   * recovers a unit's spans from its text (unit-spans.ts), with this where it must tokenise the
+   * whole text again, so both must come from here.
    */
   keptSpans(d: DocInput): TokenSpans {
     const { starts, ends } = this.kept(this.docSequence(d));
@@ -148,6 +149,36 @@ export class Encoder {
   keptIds(d: DocInput): Int32Array {
     const seq = this.docSequence(d);
     return seq.ids.filter((id) => !this.punct[id]);
+  }
+
+  /**
+   * For each token of a passage that gets a vector, in vector order: 1 when it starts a word of
+   * the body — it belongs to another BERT pre-tokenizer word than the kept token before it (a
+   * word's first piece, or its first kept one) — else 0 (a later piece of the word, and the
+   * marker and context tokens). The index stores these flags (WORD_START_BIT) so that evidence
+   * can give each vector its word's span from the words of the text, without WordPiece.
+   */
+  keptWordStarts(d: DocInput): Uint8Array {
+    const { ids, head } = this.docSequence(d);
+    let n = 0;
+    for (let t = 0; t < ids.length; t++) if (!this.punct[ids[t]]) n++;
+    const out = new Uint8Array(n);
+    let k = 0;
+    for (let t = 0; t < head; t++) if (!this.punct[ids[t]]) k++; // marker and context tokens: 0
+    // Body words numbered in token order: a word begins at each token that is no `##` piece (a
+    // body that began inside a word would begin at word −1: its first kept token is flagged too).
+    let word = -1;
+    let flagged = -2;
+    for (let t = head; t < ids.length; t++) {
+      if (!this.tokenizer.continuesWord(ids[t])) word++;
+      if (this.punct[ids[t]]) continue;
+      if (word !== flagged) {
+        out[k] = 1;
+        flagged = word;
+      }
+      k++;
+    }
+    return out;
   }
 
   async encodeQuery(query: string): Promise<QueryEncoding> {
@@ -207,7 +238,8 @@ export class Encoder {
     return { positions, starts, ends };
   }
 
-  private docSequence(d: DocInput): { ids: Int32Array; starts: Int32Array; ends: Int32Array } {
+  /** The encoder's input for a passage; its first `head` tokens are the markers and the context. */
+  private docSequence(d: DocInput): { ids: Int32Array; starts: Int32Array; ends: Int32Array; head: number } {
     const ctx = d.contextIds.subarray(0, this.manifest.contextMaxTokens);
     const head = 2 + (ctx.length > 0 ? ctx.length + 1 : 0);
     const n = Math.min(d.bodyIds.length, this.manifest.docMaxLen - head);
@@ -223,7 +255,7 @@ export class Encoder {
     ids.set(d.bodyIds.subarray(0, n), head);
     starts.set(d.bodyStarts.subarray(0, n), head);
     ends.set(d.bodyEnds.subarray(0, n), head);
-    return { ids, starts, ends };
+    return { ids, starts, ends, head };
   }
 
   private async run(ids: BigInt64Array, mask: BigInt64Array, rows: number, L: number): Promise<Float32Array> {

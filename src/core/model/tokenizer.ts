@@ -55,6 +55,34 @@ const K_WS = 1;
 const K_NORMAL = 2;
 const K_SIGMA = 3;
 
+/**
+ * How the normaliser and the pre-tokenizer treat one character (TextTokenizer.preTokenClass), for
+ * a caller that needs word boundaries without WordPiece (pre-tokenizer-words.ts).
+ */
+export const PreTokenClass = {
+  /** Removed by clean_text: the characters on either side join as if it were not there. */
+  Dropped: 0,
+  /** Whitespace: ends a word. */
+  Space: 1,
+  /** One punctuation code point: a word of its own. */
+  Punctuation: 2,
+  /** A CJK ideograph that gets spaces around it: a word of its own. */
+  Ideograph: 3,
+  /** Nothing left after accent stripping: its span joins the unit before it, whatever that is. */
+  Mark: 4,
+  /** One code point of a word: starts or continues a word; WordPiece may cut before or after it. */
+  WordUnit: 5,
+  /** Several code points of a word: WordPiece may also cut inside the character. */
+  WordUnits: 6,
+  /**
+   * Anything else: a capital sigma (its lowercase depends on its neighbours), a character that
+   * normalises into units of different classes, one beginning with a combining character
+   * (canonical reordering may merge it with the character before).
+   */
+  Other: 7,
+} as const;
+export type PreTokenClass = (typeof PreTokenClass)[keyof typeof PreTokenClass];
+
 const RE_WS = /^\s$/u;
 const RE_PUNCT = /^[\p{P}\u0021-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u007E]$/u;
 const RE_CONTROL = /^[\p{Cc}\p{Cf}\p{Co}\p{Cs}]$/u;
@@ -109,6 +137,24 @@ function grow<T extends Int32Array | Uint16Array | Uint8Array>(a: T, need: numbe
   return b;
 }
 
+/**
+ * The PreTokenClass of a character from its normalisation: its kind, whether it is a spaced CJK
+ * ideograph, whether what is left of it begins with a combining character, and the classes of
+ * the units it normalises to (CONT for the low half of an astral code point).
+ */
+function preTokenClassOf(kind: number, cjk: boolean, startsCombining: boolean, units: readonly number[]): PreTokenClass {
+  if (kind === K_DROP) return PreTokenClass.Dropped;
+  if (kind === K_SIGMA) return PreTokenClass.Other;
+  if (units.length === 0) return PreTokenClass.Mark;
+  if (startsCombining) return PreTokenClass.Other;
+  const codePoints = units.filter((c) => c !== CONT).length;
+  if (units.every((c) => c === SPACE)) return PreTokenClass.Space;
+  if (units[0] === PUNCT && codePoints === 1) return PreTokenClass.Punctuation;
+  if (!units.every((c) => c === WORD || c === CONT)) return PreTokenClass.Other;
+  if (cjk) return codePoints === 1 ? PreTokenClass.Ideograph : PreTokenClass.Other;
+  return codePoints === 1 ? PreTokenClass.WordUnit : PreTokenClass.WordUnits;
+}
+
 /** Slots of the word cache (a power of two), the longest word it keeps, and its most pieces. */
 const WORD_CACHE_SLOTS = 8192;
 const WORD_CACHE_MAX_CHARS = 16;
@@ -126,6 +172,7 @@ export class TextTokenizer {
   private readonly addedFirst: Uint8Array; // 65536 flags: first code unit of an added token
   private readonly addedByContent: Map<string, number>;
   private readonly addedLengths: Set<number>;
+  private readonly longestAdded: number;
   /** 1 for the ids of WordPiece continuations (`##…`), which never begin a word. */
   private readonly continuation: Uint8Array;
 
@@ -160,6 +207,7 @@ export class TextTokenizer {
   private infoCjk: boolean[] = [];
   private infoStartsNS: boolean[] = [];
   private infoEndsNS: boolean[] = [];
+  private infoPreClass: PreTokenClass[] = [];
   private poolCode: number[] = [];
   private poolCls: number[] = [];
   private readonly asciiCls = new Uint8Array(128);
@@ -281,6 +329,7 @@ export class TextTokenizer {
     this.addedFirst = new Uint8Array(65536);
     for (const t of added) this.addedFirst[t.content.charCodeAt(0)] = 1;
     this.addedLengths = new Set(added.map((t) => t.content.length));
+    this.longestAdded = added.reduce((m, t) => Math.max(m, t.content.length), 0);
     this.unkId = this.vocab.get(unkToken)!;
     let maxId = -1;
     for (const id of this.vocab.values()) if (id > maxId) maxId = id;
@@ -333,6 +382,40 @@ export class TextTokenizer {
    */
   continuesWord(id: number): boolean {
     return this.continuation[id] === 1;
+  }
+
+  /** How normalisation and pre-tokenisation treat code point `cp` (see PreTokenClass). */
+  preTokenClass(cp: number): PreTokenClass {
+    return this.infoPreClass[this.infoOf(cp)];
+  }
+
+  /** The first code unit of each added token ([CLS], [unused0], …), distinct. */
+  addedTokenFirstUnits(): number[] {
+    return [...new Set(this.added.map((t) => t.content.charCodeAt(0)))];
+  }
+
+  /** Whether tokenize(text) cuts an added token out of the text at index i (one is written there). */
+  addedTokenAt(text: string, i: number): boolean {
+    if (this.addedFirst[text.charCodeAt(i)] === 0) return false;
+    for (const t of this.added) if (text.startsWith(t.content, i)) return true;
+    return false;
+  }
+
+  /**
+   * Whether the whole of `text` normalises to an added token, which tokenize then emits for it
+   * (section(): "[UNUSED0]" is [unused0]).
+   */
+  normalisesToAddedToken(text: string): boolean {
+    if (this.added.length === 0) return false;
+    // Every character that is not dropped and leaves something after normalising is at least
+    // one unit of the normalised text: a longer text is normalised no further.
+    let units = 0;
+    for (const ch of text) {
+      const info = this.infoOf(ch.codePointAt(0)!);
+      if (this.infoKind[info] !== K_DROP && this.infoOutLen[info] > 0 && ++units > this.longestAdded) return false;
+    }
+    const n = this.normalize(text, 0, text.length);
+    return this.addedLengths.has(n) && this.addedByContent.has(String.fromCharCode(...this.nCode.subarray(0, n)));
   }
 
   /** Every [token, id] pair of the vocabulary, special tokens included. */
@@ -476,6 +559,7 @@ export class TextTokenizer {
     this.infoStartsNS.push(startsNS);
     this.infoEndsNS.push(endsNS);
     this.pushUnits(out);
+    this.infoPreClass.push(preTokenClassOf(kind, cjk, startsNS && out.length > 0, this.poolCls.slice(this.infoOutOff[idx])));
     if (cp < 0x10000) this.bmpInfo[cp] = idx;
     else this.astralInfo.set(cp, idx);
     return idx;

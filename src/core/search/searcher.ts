@@ -3,7 +3,8 @@
 // FGR evidence only for the results that are shown. The scoring pass (adc-kernel.ts) leaves each
 // scored token's best product with the question's rows, so evidence for a dense or hybrid result
 // is a sigmoid and a threshold; a lexical result's units are scored once more, together. The
-// tokens' file spans are not in the index: they are recomputed from a shown unit's text.
+// tokens' file spans are not in the index: they are recovered from a shown unit's text and its
+// vectors' word-start flags (unit-spans.ts).
 import type { Encoder, QueryEncoding, TokenSpans } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
@@ -44,7 +45,7 @@ export interface SearchHit {
 export const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 /** Depth of each ranking that fusion sees. */
 export const FUSION_DEPTH = 100;
-/** Units whose recomputed spans are kept (a few pages of results; ~2 KB each). */
+/** Units whose recovered spans are kept (a few pages of results; ~2 KB each). */
 const SPAN_CACHE_UNITS = 256;
 /** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
 const EXHAUSTIVE_BELOW_TOKENS = 16384;
@@ -56,12 +57,12 @@ export class Searcher {
   private readonly queryCache = new Map<string, QueryEncoding>();
   /** The last dense scoring's per-token evidence maxima, for the evidence of its results. */
   private lastMaxima?: { q: QueryEncoding; scored: ExactScores; at: Map<number, number> };
-  /** Units whose token spans could not be recomputed: reported once each. */
+  /** Units whose token spans could not be recovered: reported once each. */
   private readonly withoutSpans = new WeakSet<IndexedUnit>();
   /**
-   * The recomputed spans of recently shown units, least recently used first: the same results
-   * come back as a question is typed, re-asked or re-rendered, and re-tokenising one costs
-   * ~40–70 µs here (a query shows 10).
+   * The recovered spans of recently shown units, least recently used first: the same results
+   * come back as a question is typed, re-asked or re-rendered, and recovering one's costs
+   * ~10–40 µs here, its text read from its segment included (a query shows 10).
    */
   private readonly spanCache = new Map<IndexedUnit, TokenSpans>();
 
@@ -176,7 +177,7 @@ export class Searcher {
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
   }
 
-  /** The file spans of a unit's token vectors, recomputed from its text; undefined (reported once) when they cannot be. */
+  /** The file spans of a unit's token vectors, recovered from its text; undefined (reported once) when they cannot be. */
   private spansOf(unit: IndexedUnit): TokenSpans | undefined {
     const cached = this.spanCache.get(unit);
     if (cached) {
@@ -184,7 +185,7 @@ export class Searcher {
       this.spanCache.set(unit, cached);
       return cached;
     }
-    const spans = unitSpans(this.encoder, unit);
+    const spans = unitSpans(this.encoder, unit, this.index.store.norms);
     if (!('reason' in spans)) {
       if (this.spanCache.size >= SPAN_CACHE_UNITS) this.spanCache.delete(this.spanCache.keys().next().value!);
       this.spanCache.set(unit, spans);
