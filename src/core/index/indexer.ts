@@ -13,7 +13,7 @@
 // encodings, not encoded twice; the rest encoded then) and the other files as they come.
 // Memory stays bounded: the sample's vectors and the extracted units of the files it visited
 // (about TRAIN_SAMPLE_TOKENS / SAMPLE_UNIT_SHARE tokens' worth), plus the batches in flight
-// (while the codec trains, up to TRAINING_BACKLOG_TOKENS of them).
+// (up to BACKLOG_TOKENS of them encoded and not yet committed, as while the codec trains).
 import crypto from 'node:crypto';
 import { extractPassages, type ExtractOptions } from '../extract/index';
 import { passageText } from '../extract/passage-text';
@@ -73,11 +73,14 @@ const KMEANS_ITERATIONS = 2;
 /** New vectors held in memory before a build writes them out as a segment (~40 MB of 40-byte records). */
 const SPILL_VECTORS = 1 << 20;
 /**
- * Encoder tokens of the batches that may wait, encoded, for the codec while it trains (beyond the
- * usual `inFlight`): 64k tokens ≈ 25 MB of float vectors.
+ * Encoder tokens of the batches out at a time, encoded or being encoded, not yet committed: what
+ * waits for the codec while it trains, and what a backlog then drains from. 64k tokens ≈ 25 MB
+ * of float vectors.
  */
-const TRAINING_BACKLOG_TOKENS = 65536;
+const BACKLOG_TOKENS = 196608;
 const CODEC_SEED = 12345;
+/** Rows of a training product between turns of the event loop (64 × 8192 centroids: ~5 ms). */
+const TRAINING_CHUNK_ROWS = 64;
 
 export interface SourceFile {
   /** Workspace-relative, forward slashes. */
@@ -382,10 +385,27 @@ export async function buildIndex(
   // product fails instead of reaching a disposed session, and the build waits for it to stop.
   let ended = false;
   const stopped = (): Promise<never> => Promise.reject(new Error('indexing ended'));
+  // The training's products run TRAINING_CHUNK_ROWS rows at a time, each followed by a turn of
+  // the event loop: onnxruntime runs a product on this thread and resolves at once, so a chain of
+  // them ran as one long microtask, and the loop could neither read files nor hand the encoder its
+  // next batches — the encoder sat idle through most of the training (3 to 8 s of the 10k speed
+  // workspace's build, by a CPU profile of both threads; with a turn after each whole product,
+  // ~50 ms, it was still idle half the time).
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const inChunks = async <T extends Int32Array | Float32Array>(a: Float32Array, m: number, k: number, perRow: number, make: (n: number) => T, run: (rows: Float32Array, n: number) => Promise<T>): Promise<T> => {
+    const out = make(m * perRow);
+    for (let r = 0; r < m; r += TRAINING_CHUNK_ROWS) {
+      if (ended) return stopped();
+      const rows = Math.min(TRAINING_CHUNK_ROWS, m - r);
+      out.set(await run(a.subarray(r * k, (r + rows) * k), rows), r * perRow);
+      await turn();
+    }
+    return out;
+  };
   const trainingMatmul: MatMulT = {
-    multiplyT: (a, m, b, n, k) => (ended ? stopped() : matmul.multiplyT(a, m, b, n, k)),
-    argmaxT: matmul.argmaxT && ((a, m, b, n, k) => (ended ? stopped() : matmul.argmaxT!(a, m, b, n, k))),
-    argmaxInt8T: matmul.argmaxInt8T && ((a, m, b) => (ended ? stopped() : matmul.argmaxInt8T!(a, m, b))),
+    multiplyT: (a, m, b, n, k) => inChunks(a, m, k, n, (len) => new Float32Array(len), (rows, r) => matmul.multiplyT(rows, r, b, n, k)),
+    argmaxT: matmul.argmaxT && ((a, m, b, n, k) => inChunks(a, m, k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxT!(rows, r, b, n, k))),
+    argmaxInt8T: matmul.argmaxInt8T && ((a, m, b) => inChunks(a, m, b.k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxInt8T!(rows, r, b))),
   };
   let training: Promise<ResidualCodec> | undefined;
   try {
@@ -507,18 +527,30 @@ export async function buildIndex(
     let pendingCount = 0;
     // Work committed to the new index strictly in file order: copies of unchanged files (ready at
     // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
-    // are out at a time, which bounds both memory and how far extraction runs ahead.
-    // While the codec trains, more batches may be out (TRAINING_BACKLOG_TOKENS), so that the
-    // encoder keeps working; they are committed once it is trained.
-    const jobs: Array<{ encode: boolean; tokens: number; commit: Promise<() => Promise<void> | void> }> = [];
-    let encoding = 0;
+    // are with the encoder at a time, and encoded batches not yet committed hold at most
+    // BACKLOG_TOKENS: that bounds both memory and how far extraction runs ahead. While the codec
+    // trains, encoded batches wait for it (the encoder keeps working up to BACKLOG_TOKENS); once
+    // it is trained, encoded batches are committed at most two at a time between new ones, so
+    // that the encoder is fed while a backlog drains (draining it at once left the encoder idle
+    // for ~2 s of the 10k speed workspace's build).
+    type Job = { encode: boolean; tokens: number; commit: Promise<() => Promise<void> | void>; encoded?: Promise<unknown>; done: boolean };
+    const jobs: Job[] = [];
     let encodingTokens = 0;
-    const mustCommit = (maxEncoding: number): boolean =>
-      encoding > maxEncoding && (store !== undefined || maxEncoding === 0 || encodingTokens > TRAINING_BACKLOG_TOKENS);
     const settle = async (maxEncoding: number): Promise<void> => {
-      while (jobs.length > 0 && (!jobs[0].encode || mustCommit(maxEncoding))) {
-        const job = jobs.shift()!;
-        if (job.encode) encoding--;
+      let eager = 0;
+      while (jobs.length > 0) {
+        const job = jobs[0];
+        if (job.encode && maxEncoding > 0) {
+          const running = jobs.filter((j) => j.encode && !j.done);
+          if (running.length > maxEncoding) {
+            await running[0].encoded; // (the encoder has enough to do)
+            continue;
+          }
+          const full = encodingTokens > BACKLOG_TOKENS;
+          if (!full && !(store !== undefined && job.done && eager < 2)) break;
+          if (!full) eager++;
+        }
+        jobs.shift();
         encodingTokens -= job.tokens;
         await (await job.commit)();
         spillIfFull();
@@ -546,10 +578,11 @@ export async function buildIndex(
       if (done) at.forEach((k, i) => (units[k] = new StoredUnit(units[k].path, units[k].tokenFirst, done.segment, done.local[i])));
       spillFrom = units.length;
     };
-    const enqueue = async (encode: boolean, commit: Promise<() => Promise<void> | void>, tokens = 0): Promise<void> => {
+    const enqueue = async (commit: Promise<() => Promise<void> | void>, encoded?: Promise<unknown>, tokens = 0): Promise<void> => {
       commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
-      jobs.push({ encode, tokens, commit });
-      if (encode) encoding++;
+      const job: Job = { encode: encoded !== undefined, tokens, commit, encoded, done: encoded === undefined };
+      encoded?.then(() => (job.done = true), () => (job.done = true));
+      jobs.push(job);
       encodingTokens += tokens;
       await settle(inFlight);
     };
@@ -565,7 +598,7 @@ export async function buildIndex(
       const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
       if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
       const encoded = inputs.length > 0 ? docEncoder.encodeDocs(inputs) : Promise.resolve([]);
-      await enqueue(true, Promise.all([encoded, storeReady]).then(([vectors, store]) => async () => {
+      await enqueue(Promise.all([encoded, storeReady]).then(([vectors, store]) => async () => {
         let k = 0;
         for (const { x, i } of todo) x.encodings[i] = vectors[k++];
         // The whole batch is compressed at once (one centroid-assignment product).
@@ -605,12 +638,12 @@ export async function buildIndex(
         }
         stats.sequenceTokens += sequenceTokens;
         progress();
-      }), sequenceTokens);
+      }), encoded, sequenceTokens);
     };
 
     const reuse = async (prev: IndexedFile, now: Partial<IndexedFile>): Promise<void> => {
       if (pending.length > 0) await flush();
-      await enqueue(false, Promise.resolve(() => {
+      await enqueue(Promise.resolve(() => {
         const first = units.length;
         for (let u = prev.unitFirst; u < prev.unitFirst + prev.unitCount; u++) {
           const old = reusing!.units[u];
