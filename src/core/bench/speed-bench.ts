@@ -203,6 +203,8 @@ export interface MeasureFigures {
   rssAfterQueriesBytes: number;
   firstQueryMs: { hybrid: number; lexical: number };
   latency: Record<'hybrid' | 'hybridNoEvidence' | 'lexical' | 'dense', Latency>;
+  /** Median over the questions of (hybrid with evidence ÷ without), each question timed both ways. */
+  evidenceOverheadPaired?: number;
   queryEncodeMs: Latency;
   reopenNoChangeMs: number;
   reindexOneEditMs: number;
@@ -254,6 +256,11 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
     }
   }
   const lat = Object.fromEntries([...times].map(([name, xs]) => [name, latency(xs)])) as MeasureFigures['latency'];
+  // Each question with and without evidence, paired: steadier than the ratio of the two p50s,
+  // which other jobs' load moves by a few percent between runs.
+  const withEvidence = times.get('hybrid')!;
+  const withoutEvidence = times.get('hybridNoEvidence')!;
+  const evidenceOverheadPaired = percentile(withEvidence.map((t, i) => t / withoutEvidence[i]), 50);
   const enc: number[] = [];
   for (const q of o.queries) {
     const t = process.hrtime.bigint();
@@ -288,7 +295,7 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
     coldLoadMs, indexReused: ws.report.stats.filesEncoded === 0,
     rssAfterLoadBytes: mem.rss, heapAfterLoadBytes: mem.heapUsed, rssAfterQueriesBytes,
     firstQueryMs: { hybrid: firstHybrid, lexical: firstLexical },
-    latency: lat, queryEncodeMs: latency(enc),
+    latency: lat, evidenceOverheadPaired, queryEncodeMs: latency(enc),
     reopenNoChangeMs: noChange.ms, reindexOneEditMs: edited.ms, reindexRestoreMs: restored.ms, reindexFilesEncoded: edited.encoded,
   };
 }
@@ -426,6 +433,7 @@ function table(results: SizeResult[]): string {
     ['query p50 / p95 ms, dense, evidence off', (r) => lat(r.measure.latency.dense)],
     ['query p50 / p95 ms, BM25 peer (lexical)', (r) => lat(r.measure.latency.lexical)],
     ['**evidence overhead (p50 with / without, ratio)**', (r) => f2(r.measure.latency.hybrid.p50 / r.measure.latency.hybridNoEvidence.p50)],
+    ['evidence overhead, median over the questions of with / without (paired)', (r) => (r.measure.evidenceOverheadPaired === undefined ? '–' : f2(r.measure.evidenceOverheadPaired))],
     ['**hybrid / BM25 peer (p50 ratio)**', (r) => f0(r.measure.latency.hybrid.p50 / r.measure.latency.lexical.p50)],
     ['query encoding alone p50 ms', (r) => f2(r.measure.queryEncodeMs.p50)],
     ['first query after open, ms (hybrid / lexical)', (r) => `${f0(r.measure.firstQueryMs.hybrid)} / ${f0(r.measure.firstQueryMs.lexical)}`],
