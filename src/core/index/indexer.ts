@@ -48,12 +48,11 @@ const MAX_SAMPLE_OF_WORKSPACE = 0.25;
 const MIN_TRAIN_SAMPLE_TOKENS = 4096;
 /**
  * At most this many centroids, whatever the index's size (centroidCountFor, 32·√tokens, asks for
- * 16384 from 262k vectors on). Every vector committed is compared with every centroid, so the
- * assignment costs tokens × centroids: capped, it grows only linearly with the index, though at
- * 8192 × 128 multiply-adds a vector it costs about as much CPU as encoding the vector here (~30
- * µs each in float32, ~19 in 8 bits, nearestCentroidsFast; fewer centroids cost agreement: −0.004
- * at 4096 on fastify); and the sample (TRAIN_SAMPLE_TOKENS) still gives each centroid ~8
- * training points.
+ * 16384 from 262k vectors on). A vector searched exactly is compared with every centroid (8192 ×
+ * 128 multiply-adds: ~19 µs in 8 bits, nearestCentroidsFast, about as much CPU as encoding it
+ * here), the others with their token's shortlist (centroid-shortlist.ts); fewer centroids cost
+ * agreement (−0.004 at 4096 on fastify), and the sample (TRAIN_SAMPLE_TOKENS) still gives each
+ * centroid ~8 training points.
  */
 const MAX_INDEX_CENTROIDS = 8192;
 /**

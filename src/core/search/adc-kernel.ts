@@ -14,6 +14,7 @@
 import type { MatMulT } from '../gemm';
 import { residualBytes, tablesOf, type ResidualCodec } from '../index/residual-codec';
 import { ADC_WASM_BASE64 } from './simd/adc-wasm';
+import { align16, compileKernel, ensureMemory, instantiate, type WasmMemory } from './simd/wasm';
 import type { UnitSpan } from './dense-scorer';
 
 /** Query rows the kernel holds (the encoder's query length); a shorter query is padded with zero rows. */
@@ -21,7 +22,6 @@ export const ADC_ROWS = 32;
 /** Tokens per kernel call: bounds the batch part of the wasm memory (~1.3 MB at R = 32). */
 const BATCH_TOKENS = 32768;
 const ROW_BYTES = ADC_ROWS * 4;
-const PAGE = 65536;
 
 export type { UnitSpan };
 
@@ -42,18 +42,6 @@ export interface ExactResult {
   tokenOffsets: Int32Array;
 }
 
-// The project's lib is ES2022 without DOM, and @types/node declares only part of the
-// WebAssembly namespace: the little used here is typed locally.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 type InteractFn = (sT: number, cids: number, counts: number, nu: number, out: number) => void;
 type ExactFn = (
   sT: number, T: number, tab4: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
@@ -61,18 +49,6 @@ type ExactFn = (
 ) => void;
 
 let compiled: object | undefined;
-function kernelModule(): object {
-  if (!compiled) {
-    try {
-      compiled = new wasm.Module(Buffer.from(ADC_WASM_BASE64, 'base64'));
-    } catch (e) {
-      throw new Error(`The search kernel needs WebAssembly SIMD, which this runtime lacks: ${(e as Error).message}`);
-    }
-  }
-  return compiled;
-}
-
-const align16 = (n: number): number => (n + 15) & ~15;
 
 /** One kernel per compressed store's codec; holds one query at a time. Not re-entrant. */
 export class AdcKernel {
@@ -117,7 +93,8 @@ export class AdcKernel {
     this.T = this.sT + K * ROW_BYTES;
     take(R * 256 * ROW_BYTES);
     this.batch = at;
-    const instance = new wasm.Instance(kernelModule(), {});
+    compiled ??= compileKernel(ADC_WASM_BASE64, 'The search kernel');
+    const instance = instantiate(compiled);
     this.memory = instance.exports.memory as WasmMemory;
     this.interactFn = instance.exports.interact as InteractFn;
     this.exactFn = instance.exports.exact as ExactFn;
@@ -161,8 +138,7 @@ export class AdcKernel {
   }
 
   private ensure(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    ensureMemory(this.memory, bytes);
   }
 
   /**
