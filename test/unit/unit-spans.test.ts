@@ -1,4 +1,4 @@
-// The index stores no token spans, only each vector's word-start flag (Encoder.keptWordStarts):
+// The index stores no token spans, only each vector's word-start flag (Encoder.keptTokens):
 // evidence recovers a unit's spans from the words of its text (unit-spans.ts), or by tokenising
 // the text again where the words and flags disagree. Evidence only widens tokens to words and
 // tests them against sentences, so what must hold is: for every unit of an indexed workspace —
@@ -149,7 +149,7 @@ describe('token spans recomputed from a unit\'s text', () => {
       const e = encodings[k];
       const where = `${it.unit.path} [${it.unit.start}, ${it.unit.end}) window ${it.window + 1} of ${it.windows}`;
       const text = files.find((f) => f.path === it.unit.path)!.text!;
-      const flags = encoder.keptWordStarts(it.input);
+      const flags = encoder.keptTokens(it.input).wordStarts;
       for (const ix of [built, loaded]) {
         const u = ix.units[k];
         assert.deepEqual([u.path, u.start, u.end, u.tokenCount], [it.unit.path, it.unit.start, it.unit.end, e.count], where);
@@ -192,7 +192,7 @@ describe('token spans recomputed from a unit\'s text', () => {
     const tok = encoder.tokenizer.tokenize(text);
     const input = { contextIds: encoder.contextIds('Shutdown > Draining'), bodyIds: tok.ids, bodyStarts: tok.starts, bodyEnds: tok.ends };
     const kept = encoder.keptSpans(input);
-    const flags = encoder.keptWordStarts(input);
+    const flags = encoder.keptTokens(input).wordStarts;
     assert.equal(flags.length, kept.starts.length);
     const flagged = [...flags.entries()].filter(([, f]) => f === 1).map(([v]) => text.slice(kept.starts[v], kept.ends[v]));
     assert.deepEqual(flagged, ['The', 'server', 's', 're', 'tries', 'international', '中', '文', 'and', '😀']);
@@ -224,7 +224,7 @@ describe('token spans recomputed from a unit\'s text', () => {
       const kept = encoder.keptSpans(it.input);
       const unit = { ...it.unit, tokenFirst: 0, tokenCount: kept.starts.length };
       assert.deepEqual(unitSpans(encoder, unit), kept);
-      const flags = encoder.keptWordStarts(it.input);
+      const flags = encoder.keptTokens(it.input).wordStarts;
       const words = wordSpans(encoder, unit, Uint8Array.from(flags, (f) => f * WORD_START_BIT));
       assert.ok(words, 'the words and the flags agree');
       assertSameEvidence(text, unit.start, unit.end, kept, words, `window at ${unit.start}`);

@@ -22,7 +22,7 @@ import type { IndexedUnit } from './workspace-index';
 
 /**
  * The top bit of a vector's length byte: its token starts a word of its passage (the first kept
- * token of a BERT pre-tokenizer word; Encoder.keptWordStarts). Evidence recovers the vectors'
+ * token of a BERT pre-tokenizer word; Encoder.keptTokens). Evidence recovers the vectors'
  * file spans from the words of the unit's text with it (unit-spans.ts); decoding ignores it (the
  * codec's lengths take the low 7 bits, residual-codec.ts).
  */
@@ -224,7 +224,7 @@ export class CompressedStoreBuilder {
    * Callers pass many units at once: the centroid assignment is one matrix product per call.
    * With the vectors' token ids, most vectors are assigned from their token's shortlist of
    * centroids (centroid-shortlist.ts) and the rest by that product. `wordStarts` (one entry a
-   * vector, non-zero: the token starts a word; Encoder.keptWordStarts) sets the vectors'
+   * vector, non-zero: the token starts a word; Encoder.keptTokens) sets the vectors'
    * word-start flags.
    */
   async addFloat(vectors: Float32Array, n: number, matmul: MatMulT, tokenIds?: ArrayLike<number>, wordStarts?: Uint8Array): Promise<number> {

@@ -229,17 +229,24 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
 type UnitItem = { unit: Passage; input: DocInput };
 
 /**
- * The word-start flags of the units' vectors (Encoder.keptWordStarts), concatenated in unit order.
- * A unit whose encoding is not one vector a kept token (a stand-in encoder's) gets none: its
- * evidence then tokenises its text again (unit-spans.ts).
+ * The token ids and word-start flags of the units' vectors (Encoder.keptTokens), concatenated in
+ * unit order. A unit whose encoding is not one vector a kept token (a stand-in encoder's) gets
+ * no flags — its evidence then tokenises its text again (unit-spans.ts) — and the batch no token
+ * ids, which only means exact centroid assignment.
  */
-function wordStartsOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
+function keptTokensOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): { tokenIds: Int32Array | undefined; wordStarts: Uint8Array } {
+  let tokenIds: Int32Array | undefined = new Int32Array(n);
+  const wordStarts = new Uint8Array(n);
   for (let k = 0, at = 0; k < items.length; at += encodings[k++].count) {
-    const flags = encoder.keptWordStarts(items[k].input);
-    if (flags.length === encodings[k].count) out.set(flags, at);
+    const kept = encoder.keptTokens(items[k].input);
+    if (kept.ids.length === encodings[k].count) {
+      tokenIds?.set(kept.ids, at);
+      wordStarts.set(kept.wordStarts, at);
+    } else {
+      tokenIds = undefined;
+    }
   }
-  return out;
+  return { tokenIds, wordStarts };
 }
 /** A file read and extracted for encoding; each item's encoding once encoded (the training sample's early). */
 type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings: Array<DocEncoding | undefined> };
@@ -606,22 +613,9 @@ export async function buildIndex(
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
-        // Each vector's token id, for the centroid shortlists (centroid-shortlist.ts); none when
-        // an encoding does not have one vector a kept token (a stand-in encoder), which only
-        // means exact assignment.
-        let tokenIds: Int32Array | undefined = new Int32Array(n);
-        let at = 0;
-        for (const x of batch) {
-          x.items.forEach((item, i) => {
-            const ids = encoder.keptIds(item.input);
-            if (tokenIds && ids.length === x.encodings[i]!.count) tokenIds.set(ids, at);
-            else tokenIds = undefined;
-            at += x.encodings[i]!.count;
-          });
-        }
-        // (the tokens' spans are not stored: evidence recovers them from a unit's text and the
-        // vectors' word-start flags)
-        const wordStarts = wordStartsOf(encoder, batch.flatMap((x) => x.items), encs, n);
+        // Each vector's token id (for the centroid shortlists) and word-start flag (the tokens'
+        // spans are not stored: evidence recovers them from a unit's text and these flags).
+        const { tokenIds, wordStarts } = keptTokensOf(encoder, batch.flatMap((x) => x.items), encs, n);
         let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, tokenIds, wordStarts) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;

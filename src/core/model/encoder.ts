@@ -145,40 +145,34 @@ export class Encoder {
     return { starts, ends };
   }
 
-  /** The token id of each kept token (one per vector encodeDocs gives for `d`). */
-  keptIds(d: DocInput): Int32Array {
-    const seq = this.docSequence(d);
-    return seq.ids.filter((id) => !this.punct[id]);
-  }
-
   /**
-   * For each token of a passage that gets a vector, in vector order: 1 when it starts a word of
-   * the body — it belongs to another BERT pre-tokenizer word than the kept token before it (a
+   * For each token of a passage that gets a vector, in vector order: its token id (the centroid
+   * shortlists' key, centroid-shortlist.ts), and its word-start flag — 1 when it starts a word
+   * of the body: it belongs to another BERT pre-tokenizer word than the kept token before it (a
    * word's first piece, or its first kept one) — else 0 (a later piece of the word, and the
-   * marker and context tokens). The index stores these flags (WORD_START_BIT) so that evidence
-   * can give each vector its word's span from the words of the text, without WordPiece.
+   * marker and context tokens). The index stores the flags (WORD_START_BIT) so that evidence can
+   * give each vector its word's span from the words of the text, without WordPiece.
    */
-  keptWordStarts(d: DocInput): Uint8Array {
-    const { ids, head } = this.docSequence(d);
-    let n = 0;
-    for (let t = 0; t < ids.length; t++) if (!this.punct[ids[t]]) n++;
-    const out = new Uint8Array(n);
+  keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array } {
+    const { ids: seq, head } = this.docSequence(d);
+    const ids = seq.filter((id) => !this.punct[id]);
+    const wordStarts = new Uint8Array(ids.length);
     let k = 0;
-    for (let t = 0; t < head; t++) if (!this.punct[ids[t]]) k++; // marker and context tokens: 0
+    for (let t = 0; t < head; t++) if (!this.punct[seq[t]]) k++; // marker and context tokens: 0
     // Body words numbered in token order: a word begins at each token that is no `##` piece (a
     // body that began inside a word would begin at word −1: its first kept token is flagged too).
     let word = -1;
     let flagged = -2;
-    for (let t = head; t < ids.length; t++) {
-      if (!this.tokenizer.continuesWord(ids[t])) word++;
-      if (this.punct[ids[t]]) continue;
+    for (let t = head; t < seq.length; t++) {
+      if (!this.tokenizer.continuesWord(seq[t])) word++;
+      if (this.punct[seq[t]]) continue;
       if (word !== flagged) {
-        out[k] = 1;
+        wordStarts[k] = 1;
         flagged = word;
       }
       k++;
     }
-    return out;
+    return { ids, wordStarts };
   }
 
   async encodeQuery(query: string): Promise<QueryEncoding> {
