@@ -73,8 +73,8 @@ const KMEANS_ITERATIONS = 2;
 const SPILL_VECTORS = 1 << 20;
 /**
  * Encoder tokens of the batches out at a time, encoded or being encoded, not yet committed: what
- * waits for the codec while it trains, and what a backlog then drains from. 64k tokens ≈ 25 MB
- * of float vectors.
+ * waits for the codec while it trains, and what a backlog then drains from. 192k tokens: up to
+ * ~100 MB of float vectors (64k before, which left the encoder idle while the codec trained).
  */
 const BACKLOG_TOKENS = 196608;
 const CODEC_SEED = 12345;
@@ -539,15 +539,16 @@ export async function buildIndex(
     // it is trained, encoded batches are committed at most two at a time between new ones, so
     // that the encoder is fed while a backlog drains (draining it at once left the encoder idle
     // for ~2 s of the 10k speed workspace's build).
-    type Job = { encode: boolean; tokens: number; commit: Promise<() => Promise<void> | void>; encoded?: Promise<unknown>; done: boolean };
+    /** `encoded`: an encoding batch's vectors (none for a copy of unchanged files); `done` once they are back. */
+    type Job = { tokens: number; commit: Promise<() => Promise<void> | void>; encoded?: Promise<unknown>; done: boolean };
     const jobs: Job[] = [];
     let encodingTokens = 0;
     const settle = async (maxEncoding: number): Promise<void> => {
       let eager = 0;
       while (jobs.length > 0) {
         const job = jobs[0];
-        if (job.encode && maxEncoding > 0) {
-          const running = jobs.filter((j) => j.encode && !j.done);
+        if (job.encoded && maxEncoding > 0) {
+          const running = jobs.filter((j) => !j.done);
           if (running.length > maxEncoding) {
             await running[0].encoded; // (the encoder has enough to do)
             continue;
@@ -586,7 +587,7 @@ export async function buildIndex(
     };
     const enqueue = async (commit: Promise<() => Promise<void> | void>, encoded?: Promise<unknown>, tokens = 0): Promise<void> => {
       commit.catch(() => {}); // a batch abandoned by a cancel must not be an unhandled rejection
-      const job: Job = { encode: encoded !== undefined, tokens, commit, encoded, done: encoded === undefined };
+      const job: Job = { tokens, commit, encoded, done: encoded === undefined };
       encoded?.then(() => (job.done = true), () => (job.done = true));
       jobs.push(job);
       encodingTokens += tokens;
