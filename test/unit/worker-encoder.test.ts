@@ -80,6 +80,26 @@ describe('encoding on a worker thread', () => {
     }
   });
 
+  it('BackgroundEncoder.prepare loads the worker before the first batch (and does nothing in-thread)', async () => {
+    const logs: string[] = [];
+    // A worker that cannot load its model: the fallback's log line shows that prepare started it.
+    const broken = Object.create(encoder, { modelDir: { value: path.join(FIXTURE, 'no-model-here') } }) as Encoder;
+    const bg = new BackgroundEncoder(broken, { log: (m) => logs.push(m), useWorker: true });
+    const inThread = new BackgroundEncoder(broken, { log: (m) => logs.push(m), useWorker: false });
+    try {
+      bg.prepare();
+      inThread.prepare();
+      for (let waited = 0; logs.length === 0 && waited < 20_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(bg.mode, 'in-thread', 'fell back before any batch was asked for');
+      assert.equal(logs.length, 1, logs.join('\n'));
+      assert.match(logs[0], /encoding worker could not start/);
+      sameEncodings(await inThread.encodeDocs(inputs.slice(0, 2)), await encodeEach(encoder, inputs.slice(0, 2)));
+    } finally {
+      await bg.dispose();
+      await inThread.dispose();
+    }
+  });
+
   it('BackgroundEncoder with a working worker: same vectors, worker mode kept', async () => {
     const logs: string[] = [];
     const bg = new BackgroundEncoder(encoder, { log: (m) => logs.push(m), useWorker: true });

@@ -162,6 +162,18 @@ export class BackgroundEncoder implements DocEncoder {
     this.inThread = !(o.useWorker ?? process.env[WORKER_ENV] !== '0');
   }
 
+  /**
+   * Starts loading the worker's model now, when the caller knows that it will encode (the load
+   * then overlaps its reading and extracting of the first files, instead of delaying the first
+   * batch by about half a second). Does nothing in-thread.
+   */
+  prepare(): void {
+    if (!this.inThread && !this.disposed) {
+      void this.startWorker();
+      this.armIdle();
+    }
+  }
+
   /** 'worker' or 'in-thread': where the next batch will be encoded (after a fallback, in-thread). */
   get mode(): 'worker' | 'in-thread' {
     return this.inThread ? 'in-thread' : 'worker';
