@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OrtGemm, jsMatMulT, quantiseColumns } from '../../src/core/gemm';
-import { nearestCentroids, nearestCentroidsFast } from '../../src/core/index/kmeans';
+import { nearestCentroids, nearestCentroidsFast, sphericalKMeans } from '../../src/core/index/kmeans';
 import { mulberry32 } from '../../src/core/bench/metrics';
 
 function unitRows(r: () => number, n: number, dim: number): Float32Array {
@@ -57,5 +57,34 @@ describe('8-bit nearest centroids', () => {
     }
     assert.ok(differ < n * 0.02, `${differ} of ${n} differ`);
     assert.deepEqual(await nearestCentroidsFast(pts, n, cents, k, dim, jsMatMulT), exact, 'no argmaxInt8T: float32');
+  });
+
+  it('k-means by 8-bit products fits as well as in float32, the centroids quantised afresh each iteration', async () => {
+    const dim = 32;
+    const clusters = 40;
+    const n = 4000;
+    const r = mulberry32(12);
+    const centres = unitRows(r, clusters, dim);
+    const pts = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(r() * clusters);
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += (pts[i * dim + d] = centres[c * dim + d] + 0.3 * (r() - 0.5)) ** 2;
+      for (let d = 0; d < dim; d++) pts[i * dim + d] /= Math.sqrt(s);
+    }
+    // The mean of each point's best dot product with the centroids: what k-means raises.
+    const fit = async (cents: Float32Array): Promise<number> => {
+      const ids = await nearestCentroids(pts, n, cents, clusters, dim, jsMatMulT);
+      let s = 0;
+      for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) s += pts[i * dim + d] * cents[ids[i] * dim + d];
+      return s / n;
+    };
+    const o = { k: clusters, seed: 3 };
+    const float32 = await fit(await sphericalKMeans(pts, n, dim, { ...o, iterations: 12, matmul: jsMatMulT }));
+    const int8 = await fit(await sphericalKMeans(pts, n, dim, { ...o, iterations: 12, matmul: gemm }));
+    const once = await fit(await sphericalKMeans(pts, n, dim, { ...o, iterations: 1, matmul: jsMatMulT }));
+    // (the test can tell: iterations matter here, so centroids stuck at a stale quantisation would show)
+    assert.ok(float32 - once > 0.01, `12 iterations ${float32} against 1: ${once}`);
+    assert.ok(Math.abs(int8 - float32) < 0.002, `8-bit ${int8} against float32 ${float32}`);
   });
 });
