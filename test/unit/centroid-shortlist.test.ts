@@ -171,6 +171,45 @@ describe('centroid shortlist', () => {
     assert.ok(listedNear <= 0.02 * (listedSame + listedNear), `${listedNear} of ${listedSame + listedNear} word-token vectors not at their nearest centroid`);
   });
 
+  it('with the neighbour graph at hand (a build that trained its codec), lists start at once; a graph of another size is refused', async () => {
+    const dim = 16;
+    const k = 1024;
+    const r = mulberry32(5);
+    const C = unitRows(r, k, dim);
+    const graph = await nearestNeighbours(C, k, dim, SHORTLIST_NEIGHBOURS, jsMatMulT);
+    const exact = (rows: Float32Array, m: number): Promise<Int32Array> => nearestCentroids(rows, m, C, k, dim, jsMatMulT);
+    // 100 tokens whose vectors lie near one of 2 centroids each.
+    const homes = Array.from({ length: 100 }, () => [0, 1].map(() => Math.floor(r() * k)));
+    const calls = Array.from({ length: 3 }, () => {
+      const n = 2000;
+      const rows = new Float32Array(n * dim);
+      const ids = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = Math.floor(r() * homes.length);
+        near(r, C, homes[ids[i]][Math.floor(r() * 2)], dim, 0.4, rows, i * dim);
+      }
+      return { rows, ids, n };
+    });
+    const run = async (neighbours?: Int32Array): Promise<CentroidShortlist> => {
+      const kernel = kernelFor(C, k, dim);
+      const shortlist = new CentroidShortlist(kernel, jsMatMulT, neighbours);
+      for (const { rows, ids, n } of calls) {
+        kernel.loadRows(rows, n);
+        const got = await shortlist.assign(rows, n, ids, exact);
+        const truth = await exact(rows, n);
+        for (let i = 0; i < n; i++) {
+          if (got[i] !== truth[i]) assert.ok(dot(rows, i * dim, C, truth[i] * dim, dim) - dot(rows, i * dim, C, got[i] * dim, dim) < 0.1, `row ${i}: a far centroid`);
+        }
+      }
+      return shortlist;
+    };
+    // 6000 exact searches: short of ACTIVATE_AFTER, so without the graph nothing is listed.
+    assert.equal((await run()).stats.listed, 0);
+    const withGraph = await run(graph);
+    assert.ok(withGraph.stats.listed > 3000, `listed ${withGraph.stats.listed} of 6000`);
+    assert.throws(() => new CentroidShortlist(kernelFor(C, k, dim), jsMatMulT, graph.subarray(8)), /neighbour graph of 8184 entries for 1024 centroids/);
+  });
+
   it('small codecs and dims the kernel does not take are searched exactly', async () => {
     for (const [k, dim] of [[256, 16], [1024, 12]]) {
       const r = mulberry32(4);

@@ -19,9 +19,11 @@
 // 10k speed workspace's are assigned from lists, comparing ~45 centroids each instead of 8192.
 //
 // Lists start empty for each build and follow the vectors in commit order (file order, in the
-// indexer's batches), so the assignment is deterministic for the same files. The shortlist starts only after ACTIVATE_AFTER
-// exact searches, and only for large codecs: a small update (one edited file) searches exactly and
-// does not pay for the neighbour graph (a k × k product).
+// indexer's batches), so the assignment is deterministic for the same files. Only large codecs
+// use lists. A build that trains its codec computes the neighbour graph (a k × k product) while
+// the encoder still runs ahead, and hands it over: lists start at once. Otherwise the shortlist
+// starts after ACTIVATE_AFTER exact searches and computes the graph then, so that a small update
+// (one edited file) searches exactly and does not pay for it.
 import type { MatMulT } from '../gemm';
 import { IndexingKernel } from './indexing-kernel';
 
@@ -87,9 +89,21 @@ export class CentroidShortlist {
     /** Holds the codec's centroids and, for each call, the rows to assign (loadRows). */
     private readonly kernel: IndexingKernel,
     private readonly matmul: MatMulT,
+    /** The codec's neighbour graph (nearestNeighbours, SHORTLIST_NEIGHBOURS a centroid), when already computed. */
+    neighbours?: Int32Array,
   ) {
     ({ centroids: this.centroids, k: this.k, dim: this.dim } = kernel.codec);
     this.usable = this.k >= MIN_CENTROIDS && IndexingKernel.assignFits(this.dim) && kernel.maxNeighbours >= SHORTLIST_NEIGHBOURS;
+    if (neighbours && neighbours.length !== this.k * SHORTLIST_NEIGHBOURS) throw new RangeError(`CentroidShortlist: a neighbour graph of ${neighbours.length} entries for ${this.k} centroids`);
+    if (this.usable && neighbours) {
+      this.kernel.setNeighbours(neighbours, SHORTLIST_NEIGHBOURS);
+      this.active = true;
+    }
+  }
+
+  /** Whether a codec of k centroids in `dim` dimensions gets lists (and so a neighbour graph is worth computing). */
+  static usesLists(k: number, dim: number): boolean {
+    return k >= MIN_CENTROIDS && IndexingKernel.assignFits(dim);
   }
 
   /**
@@ -202,9 +216,11 @@ export async function nearestNeighbours(centroids: Float32Array, k: number, dim:
       bestV.fill(-Infinity);
       bestC.fill(-1);
       const base = r * k;
+      const self = c0 + r;
+      let floor = -Infinity; // bestV[M - 1], in a local: the loop's one test for most centroids
       for (let c = 0; c < k; c++) {
         const v = s[base + c];
-        if (v <= bestV[M - 1] || c === c0 + r) continue;
+        if (v <= floor || c === self) continue;
         let p = M - 1;
         while (p > 0 && v > bestV[p - 1]) {
           bestV[p] = bestV[p - 1];
@@ -213,6 +229,7 @@ export async function nearestNeighbours(centroids: Float32Array, k: number, dim:
         }
         bestV[p] = v;
         bestC[p] = c;
+        floor = bestV[M - 1];
       }
       // (fewer than m other centroids: the list repeats its first, which the climb skips as no nearer)
       for (let j = 0; j < m; j++) out[(c0 + r) * m + j] = j < M ? bestC[j] : bestC[0] < 0 ? c0 + r : bestC[0];

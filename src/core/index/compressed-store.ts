@@ -181,7 +181,11 @@ export class CompressedStoreBuilder {
   /** addFloat's assignment and residual coding in WebAssembly (made on first use). */
   private kernel: IndexingKernel | undefined;
 
-  constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore) {
+  /**
+   * `neighbours`: the codec's centroid neighbour graph, when the caller computed it already (a
+   * build that trained the codec): the token shortlists then start with the first vector.
+   */
+  constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore, private readonly neighbours?: Int32Array) {
     if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
     this.rowBytes = residualBytes(codec.dim);
     this.capacity = capacity;
@@ -237,7 +241,7 @@ export class CompressedStoreBuilder {
     this.kernel.loadRows(rotated, n);
     let ids: Int32Array;
     if (tokenIds && codec.k > 0) {
-      this.shortlist ??= new CentroidShortlist(this.kernel, matmul);
+      this.shortlist ??= new CentroidShortlist(this.kernel, matmul, this.neighbours);
       ids = await this.shortlist.assign(rotated, n, tokenIds, exact);
     } else {
       ids = await exact(rotated, n);

@@ -28,6 +28,7 @@ import { StoredUnit, relocateUnit } from './stored-unit';
 import type { Segment, SegmentContent } from './segment-file';
 import { centroidCountFor, emptyCodec, trainCodec, type ResidualCodec } from './residual-codec';
 import { TokenEstimate } from './token-estimate';
+import { CentroidShortlist, nearestNeighbours, SHORTLIST_NEIGHBOURS } from './centroid-shortlist';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
 
 /**
@@ -78,8 +79,13 @@ const SPILL_VECTORS = 1 << 20;
  */
 const BACKLOG_TOKENS = 196608;
 const CODEC_SEED = 12345;
-/** Rows of a training product between turns of the event loop (64 × 8192 centroids: ~5 ms). */
-const TRAINING_CHUNK_ROWS = 64;
+/**
+ * Rows of a product between turns of the event loop (256 × 8192 centroids: ~7 ms in 8 bits, ~10
+ * in float32). Each product repacks its right-hand matrix: at 64 rows the repacking made k-means
+ * and exact assignment ~25 % slower a row, and the 10k speed workspace's build took 30.5–34.8 s
+ * against 27.7–31.8 s at 256, run for run.
+ */
+const CHUNK_ROWS = 256;
 
 export interface SourceFile {
   /** Workspace-relative, forward slashes. */
@@ -391,29 +397,29 @@ export async function buildIndex(
   // product fails instead of reaching a disposed session, and the build waits for it to stop.
   let ended = false;
   const stopped = (): Promise<never> => Promise.reject(new Error('indexing ended'));
-  // The training's products run TRAINING_CHUNK_ROWS rows at a time, each followed by a turn of
-  // the event loop: onnxruntime runs a product on this thread and resolves at once, so a chain of
-  // them ran as one long microtask, and the loop could neither read files nor hand the encoder its
-  // next batches — the encoder sat idle through most of the training (3 to 8 s of the 10k speed
-  // workspace's build, by a CPU profile of both threads; with a turn after each whole product,
-  // ~50 ms, it was still idle half the time).
+  // The build's products (the codec's training and neighbour graph, the commits' rotation and
+  // exact assignment) run CHUNK_ROWS rows at a time, each followed by a turn of the event loop:
+  // onnxruntime runs a product on this thread and resolves at once, so a chain of them ran as one
+  // long microtask, and the loop could neither read files nor hand the encoder its next batches —
+  // the encoder sat idle through most of the training (3 to 8 s of the 10k speed workspace's
+  // build, by a CPU profile of both threads).
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const inChunks = async <T extends Int32Array | Float32Array>(a: Float32Array, m: number, k: number, perRow: number, make: (n: number) => T, run: (rows: Float32Array, n: number) => Promise<T>): Promise<T> => {
     const out = make(m * perRow);
-    for (let r = 0; r < m; r += TRAINING_CHUNK_ROWS) {
+    for (let r = 0; r < m; r += CHUNK_ROWS) {
       if (ended) return stopped();
-      const rows = Math.min(TRAINING_CHUNK_ROWS, m - r);
+      const rows = Math.min(CHUNK_ROWS, m - r);
       out.set(await run(a.subarray(r * k, (r + rows) * k), rows), r * perRow);
       await turn();
     }
     return out;
   };
-  const trainingMatmul: MatMulT = {
+  const yieldingMatmul: MatMulT = {
     multiplyT: (a, m, b, n, k) => inChunks(a, m, k, n, (len) => new Float32Array(len), (rows, r) => matmul.multiplyT(rows, r, b, n, k)),
     argmaxT: matmul.argmaxT && ((a, m, b, n, k) => inChunks(a, m, k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxT!(rows, r, b, n, k))),
     argmaxInt8T: matmul.argmaxInt8T && ((a, m, b) => inChunks(a, m, b.k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxInt8T!(rows, r, b))),
   };
-  let training: Promise<ResidualCodec> | undefined;
+  let training: Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> | undefined;
   try {
     progress(); // the totals, before the first file (which may wait at a closed pause gate)
 
@@ -510,9 +516,16 @@ export async function buildIndex(
       const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
       // Not awaited: the codec trains on this thread between its matrix products while the loop
       // below goes on reading files and feeding the encoder; their batches wait for it to commit.
+      // The centroids' neighbour graph (the shortlists' climb) is part of the training: computed
+      // here, while the encoder still runs ahead, its k × k product and top-8 scan (~1 s at 8192
+      // centroids) no longer stall the commits that follow, and lists start with the first vector.
       training = n > 0
-        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: trainingMatmul, trainedOnTokens: 0 })
-        : Promise.resolve(emptyCodec(encoder.dim));
+        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: yieldingMatmul, trainedOnTokens: 0 })
+          .then(async (c) => ({
+            codec: c,
+            neighbours: CentroidShortlist.usesLists(c.k, c.dim) ? await nearestNeighbours(c.centroids, c.k, c.dim, SHORTLIST_NEIGHBOURS, yieldingMatmul) : undefined,
+          }))
+        : Promise.resolve({ codec: emptyCodec(encoder.dim) });
       training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
       stats.codecTrained = true;
     }
@@ -524,7 +537,7 @@ export async function buildIndex(
     let store = codec && new CompressedStoreBuilder(codec, 4096, reusing?.store);
     const storeReady: Promise<CompressedStoreBuilder> = store
       ? Promise.resolve(store)
-      : training!.then((c) => (codec = c, store = new CompressedStoreBuilder(c)));
+      : training!.then((t) => (codec = t.codec, store = new CompressedStoreBuilder(t.codec, 4096, undefined, t.neighbours)));
     storeReady.catch(() => {}); // as `training`
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
@@ -617,7 +630,7 @@ export async function buildIndex(
         // Each vector's token id (for the centroid shortlists) and word-start flag (the tokens'
         // spans are not stored: evidence recovers them from a unit's text and these flags).
         const { tokenIds, wordStarts } = keptTokensOf(encoder, batch.flatMap((x) => x.items), encs, n);
-        let tokenFirst = n > 0 ? await store.addFloat(rows, n, matmul, tokenIds, wordStarts) : store.count;
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, yieldingMatmul, tokenIds, wordStarts) : store.count;
         for (const x of batch) {
           x.file.unitFirst = units.length;
           x.items.forEach((item, i) => {
