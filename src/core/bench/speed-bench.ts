@@ -108,11 +108,13 @@ export interface BuildFigures {
   engineSeconds: number;
   indexTokensPerSecond: number;
   indexTokensPerCpuSecond: number;
-  /** The encoder alone (one Encoder, default options; best of batched and one passage a model run, before and after the build) on a sample of the same passages. */
+  /** The encoder alone (one Encoder, default options, one passage a model run) on the same passages: the faster of a run before and one after the build. */
   rawTokensPerSecond: number;
   rawTokensPerCpuSecond: number;
-  /** The raw encoder's vectors/s measured before and after the build (the best of both counts). */
+  /** The raw encoder's vectors/s measured before and after the build (the faster counts). */
   rawBeforeAfter?: [number, number];
+  /** The fastest stretch of RAW_STRETCH passages within those runs, vectors/s: the encoder at its luckiest moment. */
+  rawFastestStretch?: number;
   rawSample: { passages: number; tokens: number; seconds: number; cpuSeconds: number };
   peakRssBytes: number;
   measuredAt: string;
@@ -130,28 +132,38 @@ async function childBuild(o: BuildInput): Promise<BuildFigures> {
   const s = ws.report.stats;
   await ws.dispose();
   const after = await rawEncoder(o);
-  const raw = { tokens: after.tokens, seconds: Math.min(before.seconds, after.seconds), cpuSeconds: Math.min(before.cpuSeconds, after.cpuSeconds) };
+  const raw = before.seconds < after.seconds ? before : after;
   return {
     files: s.files, units: s.units, tokens: s.tokens, filesEncoded: s.filesEncoded, filesReused: s.filesReused,
     openSeconds, openCpuSeconds, engineSeconds: s.seconds, indexTokensPerSecond: s.tokens / openSeconds, indexTokensPerCpuSecond: s.tokens / openCpuSeconds,
     rawTokensPerSecond: raw.tokens / raw.seconds, rawTokensPerCpuSecond: raw.tokens / raw.cpuSeconds,
     rawBeforeAfter: [before.tokens / before.seconds, after.tokens / after.seconds],
-    rawSample: { passages: after.passages, tokens: raw.tokens, seconds: raw.seconds, cpuSeconds: raw.cpuSeconds },
+    rawFastestStretch: Math.max(before.fastestStretch, after.fastestStretch),
+    rawSample: { passages: raw.passages, tokens: raw.tokens, seconds: raw.seconds, cpuSeconds: raw.cpuSeconds },
     peakRssBytes: process.resourceUsage().maxRSS * 1024, measuredAt: new Date().toISOString(),
   };
 }
 
+/** Passages of the workspace the raw encoder runs on, at most (evenly spaced beyond that). */
+const RAW_PASSAGES = 10_000;
+/** Passages a stretch of the raw run (rawFastestStretch). */
+const RAW_STRETCH = 500;
+
 /**
- * The raw encoder on the workspace's text: an evenly spaced sample of the passages as the indexer
- * would feed them (heading path as context, body cut to the window), encoded two ways — one
- * encodeDocs call (sorted by length, batches of 32: little padding) and one passage a model run
- * (no padding, what indexing does) — and the faster counts: the encoder's best case on this
- * text. Best of two runs each, as other jobs share the machine.
+ * The raw encoder on the workspace's text, as the indexer feeds it (heading path as context,
+ * body cut to the window, one passage a model run: no padding), over the whole workspace — or
+ * RAW_PASSAGES evenly spaced passages of a larger one — in one run, so that it spans about as
+ * long as the build and meets the same swings of this machine's speed (tens of percent within
+ * minutes). The bar used to be the best of four runs of 1500 passages (~3 s each) before and
+ * after the build: the luckiest few seconds against a half-minute build. Their like is still
+ * reported: the fastest stretch of RAW_STRETCH passages. (A length-sorted encodeDocs in batches
+ * of 32 was slower than one passage a run in every measurement here, 20–24k against 28–30k
+ * vectors/s, so it is no longer run.)
  */
-async function rawEncoder(o: BuildInput): Promise<{ passages: number; tokens: number; seconds: number; cpuSeconds: number }> {
+async function rawEncoder(o: BuildInput): Promise<{ passages: number; tokens: number; seconds: number; cpuSeconds: number; fastestStretch: number }> {
   const enc = await Encoder.load(o.modelDir);
   const paragraphs = prose(o.corpusDir);
-  const sample = Math.min(o.n, 1500);
+  const sample = Math.min(o.n, RAW_PASSAGES);
   const inputs: DocInput[] = [];
   for (let k = 0; k < sample; k++) {
     const i = Math.floor((k * o.n) / sample);
@@ -161,19 +173,21 @@ async function rawEncoder(o: BuildInput): Promise<{ passages: number; tokens: nu
     const spans = Int32Array.from(ids, (_, t) => t);
     inputs.push({ contextIds, bodyIds: ids, bodyStarts: spans, bodyEnds: spans });
   }
-  await enc.encodeDocs(inputs.slice(0, 32)); // warm-up
+  await encodeEach(enc, inputs.slice(0, 32)); // warm-up
   let tokens = 0;
-  let seconds = Infinity;
-  let cpu = Infinity;
-  for (let run = 0; run < 4; run++) {
-    const t1 = process.hrtime.bigint();
-    const c1 = process.cpuUsage();
-    tokens = (run % 2 === 0 ? await enc.encodeDocs(inputs) : await encodeEach(enc, inputs)).reduce((a, e) => a + e.count, 0);
-    seconds = Math.min(seconds, ms(t1) / 1000);
-    cpu = Math.min(cpu, cpuSeconds(c1));
+  let fastestStretch = 0;
+  const t1 = process.hrtime.bigint();
+  const c1 = process.cpuUsage();
+  for (let s = 0; s < inputs.length; s += RAW_STRETCH) {
+    const t = process.hrtime.bigint();
+    const n = (await encodeEach(enc, inputs.slice(s, s + RAW_STRETCH))).reduce((a, e) => a + e.count, 0);
+    tokens += n;
+    if (Math.min(RAW_STRETCH, inputs.length - s) === RAW_STRETCH) fastestStretch = Math.max(fastestStretch, n / (ms(t) / 1000));
   }
+  const seconds = ms(t1) / 1000;
+  const cpu = cpuSeconds(c1);
   await enc.dispose();
-  return { passages: inputs.length, tokens, seconds, cpuSeconds: cpu };
+  return { passages: inputs.length, tokens, seconds, cpuSeconds: cpu, fastestStretch: fastestStretch || tokens / seconds };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,9 +437,10 @@ function table(results: SizeResult[]): string {
     ['passages (units) / files / token vectors', (r) => `${r.build.units} / ${r.files} / ${r.build.tokens}`],
     ['questions per mode', (r) => String(r.queries)],
     ['indexing throughput, token vectors/s (open on an empty index, wall)', (r) => f0(r.build.indexTokensPerSecond) + (r.build.cached ? '*' : '')],
-    ['raw encoder throughput on the same text, token vectors/s (best of batched and one passage a run, before and after the build)', (r) => f0(r.build.rawTokensPerSecond) + (r.build.cached ? '*' : '')],
+    ['raw encoder throughput on the same text, token vectors/s (one passage a run over the workspace, or 10k of its passages; the faster of a run before and one after the build)', (r) => f0(r.build.rawTokensPerSecond) + (r.build.cached ? '*' : '')],
     ['raw encoder before / after the build, token vectors/s', (r) => (r.build.rawBeforeAfter ? r.build.rawBeforeAfter.map(f0).join(' / ') : '–') + (r.build.cached ? '*' : '')],
     ['**indexing / raw encoder (ratio, wall)**', (r) => f2(r.build.indexTokensPerSecond / r.build.rawTokensPerSecond)],
+    ['indexing / the raw encoder\'s fastest stretch of 500 passages (ratio, wall; the luckiest seconds)', (r) => (r.build.rawFastestStretch ? f2(r.build.indexTokensPerSecond / r.build.rawFastestStretch) : '–')],
     ['indexing / raw encoder, token vectors per CPU-second (ratio; robust to other load)', (r) => `${f0(r.build.indexTokensPerCpuSecond)} / ${f0(r.build.rawTokensPerCpuSecond)} = ${f2(r.build.indexTokensPerCpuSecond / r.build.rawTokensPerCpuSecond)}`],
     ['full index build, s (peak RSS MB)', (r) => `${f1(r.build.openSeconds)} (${mb(r.build.peakRssBytes)})`],
     ['query p50 / p95 ms, hybrid + evidence (default)', (r) => lat(r.measure.latency.hybrid)],
