@@ -2,11 +2,11 @@
 // unchanged files), search it. Used by the CLI and by the extension host.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Encoder } from './model/encoder';
-import { BackgroundEncoder, type DocEncoder } from './model/worker-encoder';
+import { Encoder, modelFingerprint } from './model/encoder';
+import { BackgroundEncoder, WorkerEncoder, workerAllowed, type DocEncoder } from './model/worker-encoder';
 import { formatProgress } from './index/progress-text';
 import { buildIndex, contentHash, unchangedByStat, type IndexProgress, type IndexStats, type SourceFile } from './index/indexer';
-import { loadIndex, saveIndex, writeSpillSegment } from './index/index-file';
+import { hasIndex, loadIndex, saveIndex, writeSpillSegment } from './index/index-file';
 import type { SegmentContent } from './index/segment-file';
 import type { IndexedFile, WorkspaceIndex } from './index/workspace-index';
 import { Searcher, type SearchHit, type SearchOptions } from './search/searcher';
@@ -150,7 +150,14 @@ export class WorkspaceSearch {
   static async open(rootDir: string, o: OpenOptions): Promise<WorkspaceSearch> {
     const log = o.log ?? (() => {});
     const root = fs.realpathSync(path.resolve(rootDir));
-    const encoder = o.encoder ?? (await Encoder.load(path.resolve(o.modelDir)));
+    const early = o.encoder || o.docEncoder ? undefined : startWorkerForFirstBuild(root, o);
+    let encoder: Encoder;
+    try {
+      encoder = o.encoder ?? (await Encoder.load(path.resolve(o.modelDir)));
+    } catch (e) {
+      void early?.then((w) => w.dispose(), () => {});
+      throw e;
+    }
     try {
       const persist = o.persist ?? true;
       const indexDir = persist ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
@@ -163,9 +170,10 @@ export class WorkspaceSearch {
         if ('index' in loaded) previous = loaded.index;
         else if (loaded.reason !== 'no index yet') log(`index: ${loaded.reason}`);
       }
-      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o);
+      const { index, report } = await indexFolder(root, indexDir, encoder, previous, o, early);
       return new WorkspaceSearch(encoder, index, report, o, !o.encoder);
     } catch (e) {
+      void early?.then((w) => w.dispose(), () => {}); // (a no-op once indexFolder disposed it)
       if (!o.encoder) await encoder.dispose();
       throw e;
     }
@@ -310,6 +318,27 @@ export class WorkspaceSearch {
   }
 }
 
+/**
+ * A folder with no index yet is encoded whole: its encoding worker starts loading the model now,
+ * beside this thread's own load of it (about half a second each), instead of after it. Undefined
+ * when the folder has an index (an open that finds it up to date loads no second model), when
+ * workers are turned off, or when the model cannot be read (Encoder.load then says why).
+ */
+function startWorkerForFirstBuild(root: string, o: OpenOptions): Promise<WorkerEncoder> | undefined {
+  if (!workerAllowed()) return undefined;
+  try {
+    const modelDir = path.resolve(o.modelDir);
+    const fingerprint = modelFingerprint(modelDir);
+    const indexDir = (o.persist ?? true) ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, fingerprint)) : null;
+    if (indexDir && hasIndex(indexDir)) return undefined;
+    const starting = WorkerEncoder.start({ modelDir, fingerprint });
+    starting.catch(() => {}); // the BackgroundEncoder that takes it reports a failure
+    return starting;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A file's text decoded as the scan decodes it, so that indexed offsets apply to it. */
 function readText(abs: string): string {
   return decodeFileText(fs.readFileSync(abs));
@@ -326,6 +355,8 @@ async function indexFolder(
   encoder: Encoder,
   previous: WorkspaceIndex | undefined,
   o: OpenOptions,
+  /** A worker open() started for a first build (startWorkerForFirstBuild): this run's to use and dispose. */
+  early?: Promise<WorkerEncoder>,
 ): Promise<{ index: WorkspaceIndex; report: WorkspaceReport }> {
   const log = o.log ?? (() => {});
   const skipped: SkippedFile[] = [];
@@ -349,7 +380,7 @@ async function indexFolder(
   const changedBytes = previous
     ? entries.reduce((n, e) => (unchangedByStat(e, prevFiles.get(e.path)) ? n : n + e.size), 0)
     : Infinity;
-  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
+  const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, worker: early, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
   // Changed files to encode: the worker loads its model while the first files are read.
   if (changedBytes > 0) ownDocEncoder?.prepare();
   let lastLog = Date.now();

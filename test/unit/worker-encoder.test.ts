@@ -100,6 +100,32 @@ describe('encoding on a worker thread', () => {
     }
   });
 
+  it('BackgroundEncoder takes a worker started for it: uses it and disposes it, or disposes it at once in-thread, or falls back when it failed', async () => {
+    const given = WorkerEncoder.start(encoder);
+    const bg = new BackgroundEncoder(encoder, { worker: given, useWorker: true });
+    sameEncodings(await bg.encodeDocs(inputs.slice(0, 2)), await encodeEach(encoder, inputs.slice(0, 2)));
+    assert.equal(bg.mode, 'worker');
+    await bg.dispose();
+    await assert.rejects((await given).encodeDocs(inputs.slice(0, 1)), /disposed/, 'disposed with its BackgroundEncoder');
+
+    const unused = WorkerEncoder.start(encoder);
+    const inThread = new BackgroundEncoder(encoder, { worker: unused, useWorker: false });
+    const w = await unused;
+    for (let waited = 0; waited < 5000; waited += 20) {
+      if (await w.encodeDocs([]).then(() => false, () => true)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await assert.rejects(w.encodeDocs(inputs.slice(0, 1)), /disposed/, 'an in-thread encoder disposes the worker it does not use');
+    await inThread.dispose();
+
+    const logs: string[] = [];
+    const failed = new BackgroundEncoder(encoder, { worker: Promise.reject(new Error('no model there')), useWorker: true, log: (m) => logs.push(m) });
+    sameEncodings(await failed.encodeDocs(inputs.slice(0, 2)), await encodeEach(encoder, inputs.slice(0, 2)));
+    assert.equal(failed.mode, 'in-thread');
+    assert.match(logs.join('\n'), /encoding worker could not start \(no model there\); encoding on the main thread instead/);
+    await failed.dispose();
+  });
+
   it('BackgroundEncoder with a working worker: same vectors, worker mode kept', async () => {
     const logs: string[] = [];
     const bg = new BackgroundEncoder(encoder, { log: (m) => logs.push(m), useWorker: true });

@@ -240,9 +240,14 @@ const isRef = (r: unknown): r is SegmentRef => {
     && Number.isInteger(x.bytes) && x.bytes >= 0 && Number.isInteger(x.crc32) && x.crc32 >= 0;
 };
 
+/** Whether `dir` holds an index (its manifest), whatever its state. */
+export function hasIndex(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'index.json'));
+}
+
 export function loadIndex(dir: string, expect: { root: string; model: string; dim: number }): LoadResult {
   const metaPath = path.join(dir, 'index.json');
-  if (!fs.existsSync(metaPath)) return { reason: 'no index yet' };
+  if (!hasIndex(dir)) return { reason: 'no index yet' };
   let meta: Manifest;
   try {
     meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'));

@@ -49,6 +49,15 @@ export interface EncoderOptions {
   batchSize?: number;
 }
 
+/**
+ * A short fingerprint of the model in `modelDir` (its name, and the ONNX file's size and mtime):
+ * what Encoder.load gives the encoder, known without loading the model.
+ */
+export function modelFingerprint(modelDir: string, manifest: ModelManifest = loadManifest(modelDir)): string {
+  const stat = fs.statSync(path.join(modelDir, manifest.files.onnx));
+  return `${manifest.name}-${stat.size}-${Math.round(stat.mtimeMs)}`;
+}
+
 export class Encoder {
   private constructor(
     readonly manifest: ModelManifest,
@@ -102,8 +111,7 @@ export class Encoder {
         if (!/^\[.*\]$/.test(token) && t.length > 0 && /^[\p{P}\u0021-\u002F\u003A-\u0040\u005B-\u0060\u007B-\u007E]+$/u.test(t)) punct[id] = 1;
       }
     }
-    const stat = fs.statSync(onnxPath);
-    const fingerprint = `${manifest.name}-${stat.size}-${Math.round(stat.mtimeMs)}`;
+    const fingerprint = modelFingerprint(modelDir, manifest);
     return new Encoder(manifest, tokenizer, ort, session, punct, ids, options.batchSize ?? 32, fingerprint, path.resolve(modelDir));
   }
 

@@ -53,6 +53,17 @@ function workerSource(): { code: string; eval: boolean } {
   throw new Error(`no encode-worker.js next to ${__dirname}`);
 }
 
+/** The model a worker loads: its folder, and the fingerprint the worker's copy must have. */
+export interface ModelRef {
+  modelDir: string;
+  fingerprint: string;
+}
+
+/** Whether encoding may use a worker thread at all (EVIDENCE_SEARCH_ENCODE_WORKER=0 turns it off). */
+export function workerAllowed(): boolean {
+  return process.env[WORKER_ENV] !== '0';
+}
+
 /** One worker thread with its own copy of the model. Requests are answered in order. */
 export class WorkerEncoder implements DocEncoder {
   private nextId = 1;
@@ -81,11 +92,11 @@ export class WorkerEncoder implements DocEncoder {
    * Starts the worker and waits until its model is loaded; rejects when it cannot. The worker's
    * model runs take `batchSize` passages (default INDEX_MODEL_BATCH, as encodeEach).
    */
-  static async start(encoder: Encoder, options: { threads?: number; batchSize?: number } = {}): Promise<WorkerEncoder> {
+  static async start(model: ModelRef, options: { threads?: number; batchSize?: number } = {}): Promise<WorkerEncoder> {
     const src = workerSource();
     const worker = new Worker(src.code, {
       eval: src.eval,
-      workerData: { modelDir: encoder.modelDir, threads: options.threads ?? 1, batchSize: options.batchSize ?? INDEX_MODEL_BATCH },
+      workerData: { modelDir: model.modelDir, threads: options.threads ?? 1, batchSize: options.batchSize ?? INDEX_MODEL_BATCH },
       stdout: false,
       stderr: false,
     });
@@ -103,7 +114,7 @@ export class WorkerEncoder implements DocEncoder {
       await worker.terminate();
       throw e;
     });
-    if (ready.type !== 'ready' || ready.fingerprint !== encoder.fingerprint) {
+    if (ready.type !== 'ready' || ready.fingerprint !== model.fingerprint) {
       await worker.terminate();
       throw new Error(ready.type === 'failed' ? ready.message! : `the worker loaded another model (${ready.fingerprint})`);
     }
@@ -146,6 +157,12 @@ export interface BackgroundEncoderOptions {
   idleMs?: number;
   /** false: always encode on the caller's thread. Default: true unless EVIDENCE_SEARCH_ENCODE_WORKER=0. */
   useWorker?: boolean;
+  /**
+   * A worker already loading the encoder's model (WorkspaceSearch.open starts one beside its own
+   * load of the model when the folder has no index yet): used instead of starting another, and
+   * disposed with this encoder (at once, when this encoder works in-thread).
+   */
+  worker?: Promise<WorkerEncoder>;
 }
 
 /**
@@ -159,7 +176,9 @@ export class BackgroundEncoder implements DocEncoder {
   private disposed = false;
 
   constructor(private readonly encoder: Encoder, private readonly o: BackgroundEncoderOptions = {}) {
-    this.inThread = !(o.useWorker ?? process.env[WORKER_ENV] !== '0');
+    this.inThread = !(o.useWorker ?? workerAllowed());
+    if (o.worker && this.inThread) void o.worker.then((w) => w.dispose(), () => {});
+    else if (o.worker) this.worker = this.withFallback(o.worker);
   }
 
   /**
@@ -195,11 +214,15 @@ export class BackgroundEncoder implements DocEncoder {
   }
 
   private startWorker(): Promise<WorkerEncoder | undefined> {
-    this.worker ??= WorkerEncoder.start(this.encoder).catch((e: Error) => {
+    this.worker ??= this.withFallback(WorkerEncoder.start(this.encoder));
+    return this.worker;
+  }
+
+  private withFallback(starting: Promise<WorkerEncoder>): Promise<WorkerEncoder | undefined> {
+    return starting.catch((e: Error) => {
       this.fallBack(`the encoding worker could not start (${e.message.split('\n')[0]})`);
       return undefined;
     });
-    return this.worker;
   }
 
   private fallBack(reason: string): void {
