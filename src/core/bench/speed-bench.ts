@@ -2,8 +2,11 @@
 // passages (speed-corpus.ts), through the public API only (WorkspaceSearch.open / search /
 // dispose, the report's stats, the encoder it exposes), so that it measures whatever index and
 // search internals are in place. Prints a Markdown table; --json PATH writes the same as JSON.
+// It runs bundled (dist/speed-bench.js, as the CLI and the extension run: their encoding worker,
+// dist/encode-worker.js, too); under tsx, the sources' compilation and module hooks add their own
+// costs (a worker that compiles the encoder's sources takes ~0.3 s longer to start).
 //
-//   node --import tsx src/core/bench/speed-bench.ts [--sizes 1k,10k,100k] [--json out.json]
+//   npm run build && node dist/speed-bench.js [--sizes 1k,10k,100k] [--json out.json]
 //        [--corpus DIR] [--queries FILE.jsonl] [--max-queries N] [--model DIR] [--cache DIR] [--rebuild]
 //
 // Workspaces and built indexes are cached under ~/.cache/evidence-search-bench (or --cache),
@@ -22,7 +25,11 @@ import { encodeEach } from '../model/worker-encoder';
 import type { SearchOptions } from '../search/searcher';
 import { SPEED_CORPUS_VERSION, SECTIONS_PER_FILE, fileCount, passageText, prose, relPathOfFile, writeWorkspace } from './speed-corpus';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
+/** The package root: the folder above this file (dist/, or src/core/bench/ under tsx) with package.json. */
+const REPO = ((): string => {
+  for (let dir = __dirname, i = 0; i < 4; i++, dir = path.dirname(dir)) if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  return path.resolve(__dirname, '..', '..', '..');
+})();
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
