@@ -89,4 +89,42 @@ describe('codec training overlaps encoding', () => {
     assert.deepEqual(index.files.map((f) => f.path), files.map((f) => f.path), 'committed in file order');
     assert.equal(index.store.count, index.units.reduce((n, u) => n + u.tokenCount, 0));
   });
+
+  it('reads files ahead of the loop (a few at a time, within a byte budget), each once, with the same index as texts at hand', async () => {
+    const texts = listing(40, 3);
+    const dim = encoder.dim;
+    const fake = {
+      async encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
+        return docs.map((d) => {
+          const count = d.bodyIds.length;
+          const vectors = new Float32Array(count * dim);
+          for (let r = 0; r < count; r++) vectors[r * dim + (d.bodyIds[r] % dim)] = 1;
+          return { vectors, count, starts: d.bodyStarts.slice(), ends: d.bodyEnds.slice() };
+        });
+      },
+    };
+    const BIG = 25; // a file whose stat size alone exceeds the read-ahead budget
+    const reads = new Map<string, number>();
+    let inFlight = 0;
+    let most = 0;
+    let inFlightWhenBigStarted = -1;
+    const files: SourceFile[] = texts.map((f, i) => ({
+      path: f.path, size: i === BIG ? 64 << 20 : f.size, mtimeMs: 1,
+      read: async () => {
+        reads.set(f.path, (reads.get(f.path) ?? 0) + 1);
+        if (i === BIG) inFlightWhenBigStarted = inFlight;
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return { text: f.text! };
+      },
+    }));
+    const o = { docEncoder: fake, matmul: gemm, batchPassages: 16, trainSampleTokens: 128 }; // (a sample of a few files: the rest are read in order)
+    const read = await buildIndex('/virtual', files, encoder, undefined, o);
+    const atHand = await buildIndex('/virtual', texts, encoder, undefined, o);
+    assert.deepEqual([...reads.values()], files.map(() => 1), 'every file read once');
+    assert.ok(most > 1 && most <= 8, `${most} reads at once`);
+    assert.equal(inFlightWhenBigStarted, 0, 'the file over the budget is read when the loop reaches it, alone');
+    assert.deepEqual(read.index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]), atHand.index.units.map((u) => [u.path, u.start, u.end, u.tokenFirst, u.tokenCount]));
+  });
 });

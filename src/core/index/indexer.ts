@@ -79,6 +79,9 @@ const SPILL_VECTORS = 1 << 20;
  */
 const BACKLOG_TOKENS = 196608;
 const CODEC_SEED = 12345;
+/** Files read ahead of the loop that extracts them, and their bytes at most (their texts wait in memory). */
+const READ_AHEAD = 8;
+const READ_AHEAD_BYTES = 4 << 20;
 /**
  * Rows of a product between turns of the event loop (256 × 8192 centroids: ~7 ms in 8 bits, ~10
  * in float32). Each product repacks its right-hand matrix: at 64 rows the repacking made k-means
@@ -254,8 +257,11 @@ function keptTokensOf(encoder: Encoder, items: readonly UnitItem[], encodings: r
   }
   return { tokenIds, wordStarts };
 }
-/** A file read and extracted for encoding; each item's encoding once encoded (the training sample's early). */
-type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings: Array<DocEncoding | undefined> };
+/**
+ * A file read and extracted for encoding; each item's encoding once encoded (the training
+ * sample's early: `inSample` marks the items sent to the encoder for the sample).
+ */
+type Extracted = { file: IndexedFile; items: UnitItem[]; sequenceTokens: number; encodings: Array<DocEncoding | undefined>; inSample?: Uint8Array };
 
 export async function buildIndex(
   root: string,
@@ -370,8 +376,29 @@ export async function buildIndex(
   };
 
   /** Reads and extracts a file to encode; undefined when it is left out after all. */
+  // Files the loop will read next, read ahead of it (up to READ_AHEAD files, READ_AHEAD_BYTES by
+  // their stat sizes): one read is several turns of the event loop (open, read, close), and while
+  // the codec trains its products leave the loop a turn every few milliseconds, so reading one
+  // file after another fed the encoder too slowly and it sat idle through much of the training.
+  const readsAhead = new Map<SourceFile, Promise<{ text: string; invalidUtf8?: boolean } | undefined>>();
+  let readAheadTo = 0;
+  let bytesAhead = 0;
+  const readAhead = (from: number, wanted: (f: SourceFile) => boolean): void => {
+    for (readAheadTo = Math.max(readAheadTo, from); readAheadTo < Math.min(list.length, from + READ_AHEAD); readAheadTo++) {
+      const f = list[readAheadTo];
+      if (f.text !== undefined || !f.read || !wanted(f)) continue;
+      if (bytesAhead + bytesOf(f) > READ_AHEAD_BYTES) break; // (read when the loop gets there)
+      const reading = f.read();
+      reading.catch(() => {}); // (awaited when the loop gets there; a cancel may leave it unread)
+      readsAhead.set(f, reading);
+      bytesAhead += bytesOf(f);
+    }
+  };
   const extractFile = async (f: SourceFile, prev: IndexedFile | undefined): Promise<Extracted | { reuse: IndexedFile; now: Partial<IndexedFile> } | undefined> => {
-    const read = f.text !== undefined ? { text: f.text } : await f.read?.();
+    const ahead = readsAhead.get(f);
+    if (ahead) bytesAhead -= bytesOf(f);
+    readsAhead.delete(f);
+    const read = f.text !== undefined ? { text: f.text } : await (ahead ?? f.read?.());
     if (!read) {
       // Left out after all (the reader reported why).
       if (f.size !== undefined) estimate.skip(f.path, f.size);
@@ -437,6 +464,10 @@ export async function buildIndex(
       const encodeSample = async (): Promise<void> => {
         await gate();
         const b = batch;
+        for (const { x, chosen } of b) {
+          x.inSample ??= new Uint8Array(x.items.length);
+          for (const k of chosen) x.inSample[k] = 1;
+        }
         batch = [];
         batchCount = 0;
         const inputs = b.flatMap(({ x, chosen }) => chosen.map((i) => x.items[i].input));
@@ -488,7 +519,7 @@ export async function buildIndex(
           if (!x || tokens >= target) continue;
           const rest: number[] = [];
           for (let k = 0; k < x.items.length && tokens < target; k++) {
-            if (x.encodings[k]) continue;
+            if (x.inSample?.[k]) continue;
             rest.push(k);
             tokens += encoder.sequenceLength(x.items[k].input);
           }
@@ -501,9 +532,21 @@ export async function buildIndex(
         }
       }
       if (batch.length > 0) await encodeSample();
-      for (const p of out) await p;
-      // In list order, so that the sample does not depend on how batches came back.
-      const encs = list.flatMap((f) => (sampled.get(f)?.encodings ?? []).filter((e): e is DocEncoding => e !== undefined));
+      // The last sample batches are still with the encoder. The loop below goes on meanwhile (its
+      // batches queue behind them, and their commits wait for the codec, so for them), and the
+      // training starts once they are back: waiting for them here left the encoder idle.
+      const samplesDone = Promise.all(out);
+      // In list order, so that the sample does not depend on how batches came back (taken now:
+      // the loop below drops files from `sampled` as it reaches them).
+      const sampleFiles = list.flatMap((f) => sampled.get(f) ?? []);
+      // Not awaited: the codec trains on this thread between its matrix products while the loop
+      // below goes on reading files and feeding the encoder; their batches wait for it to commit.
+      training = samplesDone.then(() => train(sampleFiles.flatMap((x) => x.encodings.filter((e): e is DocEncoding => e !== undefined)), tokens));
+      training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
+      stats.codecTrained = true;
+    }
+    /** Trains the codec on the sample's encodings (`tokens`: their encoder tokens, punctuation included). */
+    async function train(encs: DocEncoding[], tokens: number): Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> {
       const n = encs.reduce((a, e) => a + e.count, 0);
       const sample = new Float32Array(n * encoder.dim);
       let at = 0;
@@ -514,20 +557,12 @@ export async function buildIndex(
       // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
       const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
       const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
-      // Not awaited: the codec trains on this thread between its matrix products while the loop
-      // below goes on reading files and feeding the encoder; their batches wait for it to commit.
       // The centroids' neighbour graph (the shortlists' climb) is part of the training: computed
       // here, while the encoder still runs ahead, its k × k product and top-8 scan (~1 s at 8192
       // centroids) no longer stall the commits that follow, and lists start with the first vector.
-      training = n > 0
-        ? trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: yieldingMatmul, trainedOnTokens: 0 })
-          .then(async (c) => ({
-            codec: c,
-            neighbours: CentroidShortlist.usesLists(c.k, c.dim) ? await nearestNeighbours(c.centroids, c.k, c.dim, SHORTLIST_NEIGHBOURS, yieldingMatmul) : undefined,
-          }))
-        : Promise.resolve({ codec: emptyCodec(encoder.dim) });
-      training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
-      stats.codecTrained = true;
+      if (n === 0) return { codec: emptyCodec(encoder.dim) };
+      const c = await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: yieldingMatmul, trainedOnTokens: 0 });
+      return { codec: c, neighbours: CentroidShortlist.usesLists(c.k, c.dim) ? await nearestNeighbours(c.centroids, c.k, c.dim, SHORTLIST_NEIGHBOURS, yieldingMatmul) : undefined };
     }
 
     // 3. In file order: keep reused files' compressed vectors where they are in the previous
@@ -612,8 +647,9 @@ export async function buildIndex(
       const batch = pending;
       pending = [];
       pendingCount = 0;
-      // The training sample's units come with their encodings.
-      const todo = batch.flatMap((x) => x.items.flatMap((item, i) => (x.encodings[i] ? [] : [{ x, i }])));
+      // The training sample's units come with their encodings (some may still be on their way:
+      // the commit waits for the codec, which waits for them).
+      const todo = batch.flatMap((x) => x.items.flatMap((item, i) => (x.inSample?.[i] ? [] : [{ x, i }])));
       const inputs = todo.map(({ x, i }) => x.items[i].input);
       const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
       if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
@@ -662,7 +698,9 @@ export async function buildIndex(
       stats.filesReused++;
     };
 
-    for (const f of list) {
+    for (let i = 0; i < list.length; i++) {
+      const f = list[i];
+      readAhead(i, (g) => !sampled.has(g) && !unchangedByStat(g, prevFiles.get(g.path)));
       await gate();
       const prev = prevFiles.get(f.path);
       if (unchangedByStat(f, prev)) {
