@@ -381,8 +381,9 @@ async function indexFolder(
     ? entries.reduce((n, e) => (unchangedByStat(e, prevFiles.get(e.path)) ? n : n + e.size), 0)
     : Infinity;
   const ownDocEncoder = o.docEncoder ? undefined : new BackgroundEncoder(encoder, { log, worker: early, ...(changedBytes <= IN_THREAD_CHANGE_BYTES ? { useWorker: false } : {}) });
-  // Changed files to encode: the worker loads its model while the first files are read.
-  if (changedBytes > 0) ownDocEncoder?.prepare();
+  // Changed files to encode: the worker loads its model while the first files are read (the
+  // extension's and the CLI watcher's own encoders too: their workers stop when idle).
+  if (changedBytes > 0) (o.docEncoder ?? ownDocEncoder)?.prepare?.();
   let lastLog = Date.now();
   let result: { index: WorkspaceIndex; stats: IndexStats };
   try {

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkspaceSearch, defaultModelDir, type SearchResult } from '../../src/core/engine';
-import { Encoder } from '../../src/core/model/encoder';
+import { Encoder, type DocInput } from '../../src/core/model/encoder';
+import { encodeEach } from '../../src/core/model/worker-encoder';
 import { pickEvidence, scoreTokens } from '../../src/core/search/searcher';
 import { unitSpans, wordSpans } from '../../src/core/index/unit-spans';
 import { tempDirFactory } from '../temp-dirs';
@@ -406,6 +407,21 @@ describe('WorkspaceSearch directly', () => {
     const c = await WorkspaceSearch.open(root, { modelDir: MODEL, indexDir, encoder });
     assert.equal(c.report.stats.filesEncoded, 0);
     assert.equal(c.report.stats.filesReused, FIXTURE_FILES.length - 1);
+  });
+
+  it('a caller\'s own encoder is told to prepare when files changed, and only then', async () => {
+    const root = tmpDir('es-e2e-ws-');
+    fs.cpSync(FIXTURE, root, { recursive: true });
+    const indexDir = path.join(tmpDir(), 'ix');
+    let prepared = 0;
+    const docEncoder = { prepare: () => void prepared++, encodeDocs: (docs: readonly DocInput[]) => encodeEach(encoder, docs) };
+    await WorkspaceSearch.open(root, { modelDir: MODEL, indexDir, encoder, docEncoder });
+    assert.equal(prepared, 1, 'a first build');
+    await WorkspaceSearch.open(root, { modelDir: MODEL, indexDir, encoder, docEncoder });
+    assert.equal(prepared, 1, 'nothing changed');
+    fs.appendFileSync(path.join(root, 'docs', 'routing.md'), '\n## Another section\n\nIt says something new about routes.\n');
+    await WorkspaceSearch.open(root, { modelDir: MODEL, indexDir, encoder, docEncoder });
+    assert.equal(prepared, 2, 'one file changed');
   });
 
   it('a passage longer than the encoder window: every window result keeps its highlights inside [start, end)', async () => {

@@ -20,6 +20,8 @@ import type { DocEncoding, DocInput, Encoder } from './encoder';
 /** What the indexer needs to turn passages into vectors (an Encoder itself, or a worker). */
 export interface DocEncoder {
   encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]>;
+  /** Told that encoding is about to start (a worker may start loading its model now). */
+  prepare?(): void;
 }
 
 /** Set to 0 to encode on the caller's thread (comparisons, debugging). */
