@@ -94,7 +94,7 @@ export class CentroidShortlist {
     neighbours?: Int32Array,
   ) {
     ({ centroids: this.centroids, k: this.k, dim: this.dim } = kernel.codec);
-    this.usable = this.k >= MIN_CENTROIDS && IndexingKernel.assignFits(this.dim) && kernel.maxNeighbours >= SHORTLIST_NEIGHBOURS;
+    this.usable = CentroidShortlist.usesLists(this.k, this.dim) && kernel.maxNeighbours >= SHORTLIST_NEIGHBOURS;
     if (neighbours && neighbours.length !== this.k * SHORTLIST_NEIGHBOURS) throw new RangeError(`CentroidShortlist: a neighbour graph of ${neighbours.length} entries for ${this.k} centroids`);
     if (this.usable && neighbours) {
       this.kernel.setNeighbours(neighbours, SHORTLIST_NEIGHBOURS);

@@ -375,7 +375,6 @@ export async function buildIndex(
     options.onProgress(p);
   };
 
-  /** Reads and extracts a file to encode; undefined when it is left out after all. */
   // Files the loop will read next, read ahead of it (up to READ_AHEAD files, READ_AHEAD_BYTES by
   // their stat sizes): one read is several turns of the event loop (open, read, close), and while
   // the codec trains its products leave the loop a turn every few milliseconds, so reading one
@@ -394,6 +393,7 @@ export async function buildIndex(
       bytesAhead += bytesOf(f);
     }
   };
+  /** Reads and extracts a file to encode; undefined when it is left out after all. */
   const extractFile = async (f: SourceFile, prev: IndexedFile | undefined): Promise<Extracted | { reuse: IndexedFile; now: Partial<IndexedFile> } | undefined> => {
     const ahead = readsAhead.get(f);
     if (ahead) bytesAhead -= bytesOf(f);
@@ -449,6 +449,26 @@ export async function buildIndex(
   let training: Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> | undefined;
   try {
     progress(); // the totals, before the first file (which may wait at a closed pause gate)
+
+    /** Trains the codec on the sample's encodings (`tokens`: their encoder tokens, punctuation included). */
+    const train = async (encs: DocEncoding[], tokens: number): Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> => {
+      const n = encs.reduce((a, e) => a + e.count, 0);
+      const sample = new Float32Array(n * encoder.dim);
+      let at = 0;
+      for (const e of encs) {
+        sample.set(e.vectors.subarray(0, e.count * encoder.dim), at);
+        at += e.count * encoder.dim;
+      }
+      // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
+      const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
+      const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
+      // The centroids' neighbour graph (the shortlists' climb) is part of the training: computed
+      // here, while the encoder still runs ahead, its k × k product and top-8 scan (~1 s at 8192
+      // centroids) no longer stall the commits that follow, and lists start with the first vector.
+      if (n === 0) return { codec: emptyCodec(encoder.dim) };
+      const c = await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: yieldingMatmul, trainedOnTokens: 0 });
+      return { codec: c, neighbours: CentroidShortlist.usesLists(c.k, c.dim) ? await nearestNeighbours(c.centroids, c.k, c.dim, SHORTLIST_NEIGHBOURS, yieldingMatmul) : undefined };
+    };
 
     // 2. Training: a seeded random sample of the files, encoded now and kept for the commit.
     const sampled = new Map<SourceFile, Extracted | undefined>();
@@ -545,26 +565,6 @@ export async function buildIndex(
       training.catch(() => {}); // awaited by the first commit; a cancel before it must not be unhandled
       stats.codecTrained = true;
     }
-    /** Trains the codec on the sample's encodings (`tokens`: their encoder tokens, punctuation included). */
-    async function train(encs: DocEncoding[], tokens: number): Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> {
-      const n = encs.reduce((a, e) => a + e.count, 0);
-      const sample = new Float32Array(n * encoder.dim);
-      let at = 0;
-      for (const e of encs) {
-        sample.set(e.vectors.subarray(0, e.count * encoder.dim), at);
-        at += e.count * encoder.dim;
-      }
-      // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
-      const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
-      const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
-      // The centroids' neighbour graph (the shortlists' climb) is part of the training: computed
-      // here, while the encoder still runs ahead, its k × k product and top-8 scan (~1 s at 8192
-      // centroids) no longer stall the commits that follow, and lists start with the first vector.
-      if (n === 0) return { codec: emptyCodec(encoder.dim) };
-      const c = await trainCodec(sample, n, encoder.dim, { k, iterations: KMEANS_ITERATIONS, seed: CODEC_SEED, matmul: yieldingMatmul, trainedOnTokens: 0 });
-      return { codec: c, neighbours: CentroidShortlist.usesLists(c.k, c.dim) ? await nearestNeighbours(c.centroids, c.k, c.dim, SHORTLIST_NEIGHBOURS, yieldingMatmul) : undefined };
-    }
-
     // 3. In file order: keep reused files' compressed vectors where they are in the previous
     // store (the new store is the previous one's parts plus one new part), encode and compress
     // the others into the new part. The store exists once the codec does (at once when it is the
