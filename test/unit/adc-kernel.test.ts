@@ -14,10 +14,7 @@ import { maxSim, tokenMaxima } from '../../src/core/search/maxsim';
 import { ADC_WAT_SHA256 } from '../../src/core/search/simd/adc-wasm';
 import { mulberry32 } from '../../src/core/bench/metrics';
 import { compressedUnits } from '../compressed-fixture';
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-}
+import { gauss } from '../random-vectors';
 
 /** Unit vectors with a few strong directions (like real embeddings), so that PCA gives many bit widths; the last 6 dimensions are 0, so some axes get no code. */
 function rows(r: () => number, n: number, dim: number): Float32Array {

@@ -11,12 +11,9 @@ import { DenseScorer, type UnitSpan } from '../../src/core/search/dense-scorer';
 import { tokenMaxima } from '../../src/core/search/maxsim';
 import { mulberry32 } from '../../src/core/bench/metrics';
 import { compressedUnits } from '../compressed-fixture';
+import { gauss } from '../random-vectors';
 
 const DIM = 16;
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-}
 
 function unitRow(r: () => number, dim: number): Float32Array {
   const v = Float32Array.from({ length: dim }, () => gauss(r));

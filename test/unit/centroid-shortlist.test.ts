@@ -9,20 +9,7 @@ import { CentroidShortlist, nearestNeighbours, SHORTLIST_NEIGHBOURS } from '../.
 import { IndexingKernel } from '../../src/core/index/indexing-kernel';
 import { emptyCodec } from '../../src/core/index/residual-codec';
 import { mulberry32 } from '../../src/core/bench/metrics';
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-}
-
-function unitRows(r: () => number, n: number, dim: number): Float32Array {
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += (out[i * dim + d] = gauss(r)) ** 2;
-    for (let d = 0; d < dim; d++) out[i * dim + d] /= Math.sqrt(s);
-  }
-  return out;
-}
+import { dot, gauss, unitRows } from '../random-vectors';
 
 /** A unit vector near row c of `centres` (noise of about `spread` in norm). */
 function near(r: () => number, centres: Float32Array, c: number, dim: number, spread: number, out: Float32Array, at: number): void {
@@ -35,12 +22,6 @@ function near(r: () => number, centres: Float32Array, c: number, dim: number, sp
 function kernelFor(C: Float32Array, k: number, dim: number, neighbours = SHORTLIST_NEIGHBOURS): IndexingKernel {
   return new IndexingKernel({ ...emptyCodec(dim), k, centroids: C }, neighbours);
 }
-
-const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => {
-  let s = 0;
-  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
-  return s;
-};
 
 describe('centroid shortlist', () => {
   it('nearestNeighbours lists each centroid\'s nearest others, nearest first, never itself', async () => {

@@ -17,6 +17,18 @@ function unitRows(r: () => number, n: number, dim: number): Float32Array {
   return out;
 }
 
+/** `n` unit rows, each a random one of the k `centres` plus uniform noise of width `noise` a coordinate, renormalised. */
+function pointsNear(r: () => number, centres: Float32Array, k: number, n: number, dim: number, noise: number): Float32Array {
+  const pts = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(r() * k);
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += (pts[i * dim + d] = centres[c * dim + d] + noise * (r() - 0.5)) ** 2;
+    for (let d = 0; d < dim; d++) pts[i * dim + d] /= Math.sqrt(s);
+  }
+  return pts;
+}
+
 describe('8-bit nearest centroids', () => {
   let gemm: OrtGemm;
   before(async () => {
@@ -38,13 +50,7 @@ describe('8-bit nearest centroids', () => {
     const r = mulberry32(11);
     const cents = unitRows(r, k, dim);
     // Points near a centroid (some close to two): the best match is usually clear.
-    const pts = new Float32Array(n * dim);
-    for (let i = 0; i < n; i++) {
-      const c = Math.floor(r() * k);
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += (pts[i * dim + d] = cents[c * dim + d] + 0.15 * (r() - 0.5)) ** 2;
-      for (let d = 0; d < dim; d++) pts[i * dim + d] /= Math.sqrt(s);
-    }
+    const pts = pointsNear(r, cents, k, n, dim, 0.15);
     const exact = await nearestCentroids(pts, n, cents, k, dim, gemm);
     const fast = await nearestCentroidsFast(pts, n, cents, k, dim, gemm);
     const scores = await gemm.multiplyT(pts, n, cents, k, dim);
@@ -65,13 +71,7 @@ describe('8-bit nearest centroids', () => {
     const n = 4000;
     const r = mulberry32(12);
     const centres = unitRows(r, clusters, dim);
-    const pts = new Float32Array(n * dim);
-    for (let i = 0; i < n; i++) {
-      const c = Math.floor(r() * clusters);
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += (pts[i * dim + d] = centres[c * dim + d] + 0.3 * (r() - 0.5)) ** 2;
-      for (let d = 0; d < dim; d++) pts[i * dim + d] /= Math.sqrt(s);
-    }
+    const pts = pointsNear(r, centres, clusters, n, dim, 0.3);
     // The mean of each point's best dot product with the centroids: what k-means raises.
     const fit = async (cents: Float32Array): Promise<number> => {
       const ids = await nearestCentroids(pts, n, cents, clusters, dim, jsMatMulT);

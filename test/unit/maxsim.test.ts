@@ -4,14 +4,10 @@ import { FloatTokenStoreBuilder, type TokenStore } from '../../src/core/index/to
 import { DenseScorer } from '../../src/core/search/dense-scorer';
 import { maxSim, maxSimReference, tokenMaxima } from '../../src/core/search/maxsim';
 import { mulberry32 } from '../../src/core/bench/metrics';
+import { dot, gauss } from '../random-vectors';
 
 // Deterministic PRNG (the bench's mulberry32) and Gaussian samples (Box–Muller).
 const rng = mulberry32;
-
-function gauss(r: () => number): number {
-  const u = Math.max(r(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
-}
 
 /** `n` random unit rows of `dim`, as float32 (the precision the encoder hands over). */
 function unitRows(r: () => number, n: number, dim: number): Float32Array {
@@ -39,12 +35,6 @@ function dequantised(store: TokenStore, first: number, count: number): number[][
   const out = new Float32Array(count * D);
   store.decode(first, count, out);
   return Array.from({ length: count }, (_, k) => Array.from(out.subarray(k * D, (k + 1) * D)));
-}
-
-function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, dim: number): number {
-  let s = 0;
-  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
-  return s;
 }
 
 /**

@@ -9,10 +9,7 @@ import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { IndexingKernel } from '../../src/core/index/indexing-kernel';
 import { mulberry32 } from '../../src/core/bench/metrics';
-
-function gauss(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
-}
+import { dot, gauss } from '../random-vectors';
 
 /** n unit vectors scattered around `clusters` random directions (like token vectors: clustered, not uniform). */
 function clusteredRows(seed: number, n: number, dim: number, clusters: number, spread = 0.3): Float32Array {
@@ -31,12 +28,6 @@ function clusteredRows(seed: number, n: number, dim: number, clusters: number, s
   }
   return out;
 }
-
-const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => {
-  let s = 0;
-  for (let d = 0; d < dim; d++) s += a[ao + d] * b[bo + d];
-  return s;
-};
 
 describe('sphericalKMeans', () => {
   it('is deterministic: same seed and points give bit-identical centroids; another seed differs', async () => {
