@@ -417,7 +417,7 @@ async function indexFolder(
   const report: WorkspaceReport = { root, indexDir, stats, skipped, skippedByReason, invalidUtf8 };
   const skippedNote = skipped.length ? `; skipped ${skipped.length} (${Object.entries(skippedByReason).map(([k, v]) => `${v} ${k}`).join(', ')})` : '';
   const utf8Note = invalidUtf8.length ? `; ${invalidUtf8.length} with invalid UTF-8 (decoded with U+FFFD)` : '';
-  log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${stats.codecTrained ? `; compression trained: ${stats.centroids} centroids` : ''}${skippedNote}${utf8Note}`);
+  log(`indexed ${stats.files} files (${stats.filesReused} unchanged, ${stats.filesEncoded} encoded), ${stats.units} passages, ${stats.tokens} token vectors in ${stats.seconds.toFixed(1)} s; ${stats.filesRead} file${stats.filesRead === 1 ? '' : 's'} read${stats.codecTrained ? `; compression trained: ${stats.centroids} centroids on ${stats.sampleVectors} sample vectors` : ''}${skippedNote}${utf8Note}`);
   if (stats.files === 0) log(`no Markdown or source files with comments found under ${root}`);
   const changed = stats.filesEncoded > 0 || !previous || previous.units.length !== index.units.length || previous.files.length !== index.files.length
     || index.files.some((f, i) => f.mtimeMs !== previous.files[i]?.mtimeMs || f.path !== previous.files[i]?.path);

@@ -9,7 +9,7 @@ import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
 import { Encoder, type DocInput } from '../../src/core/model/encoder';
 import type { DocEncoder } from '../../src/core/model/worker-encoder';
 import { jsMatMulT } from '../../src/core/gemm';
-import { centroidCountFor } from '../../src/core/index/residual-codec';
+import { centroidCountFor, centroidCountForSample, fittedPoints, MIN_POINTS_PER_CENTROID } from '../../src/core/index/residual-codec';
 
 const page = (i: number): string =>
   `# Page ${i}\n\nThe server drains open connections before it stops, so requests are not dropped (${i}).\n\n## Caching ${i}\n\nResponses are cached for ten minutes unless the header says otherwise (${i}).\n`;
@@ -89,9 +89,19 @@ describe('buildIndex codec training sample', () => {
     // sample falls short and is topped up from the same files (uncounted, those units made
     // 4096 centroids here instead of 2048).
     const tokens = whole.stats.sequenceTokens;
-    const { index, stats } = await buildIndex('/virtual', files, encoder, undefined, { trainSampleTokens: Math.round(0.4 * tokens) });
+    // (minPointsPerCentroid 0: a sample this small would cap the centroids below both counts.)
+    const { index, stats } = await buildIndex('/virtual', files, encoder, undefined, { trainSampleTokens: Math.round(0.4 * tokens), minPointsPerCentroid: 0 });
     assert.equal(index.store.count, whole.index.store.count);
     assert.equal(stats.centroids, centroidCountFor(index.store.count), `${stats.centroids} centroids for ${index.store.count} vectors`);
+  });
+
+  it('a quarter-workspace sample sizes the centroids by its own vectors too: at least MIN_POINTS_PER_CENTROID fitted vectors each', async () => {
+    const files = listing(240, []);
+    const { index, stats } = await buildIndex('/virtual', files, encoder, undefined);
+    assert.ok(stats.sampleVectors > 0 && stats.sampleVectors < index.store.count / 2, `${stats.sampleVectors} of ${index.store.count} vectors sampled`);
+    assert.ok(stats.centroids < centroidCountFor(index.store.count), `${stats.centroids} centroids: the index alone asks for ${centroidCountFor(index.store.count)}`);
+    assert.equal(stats.centroids, centroidCountForSample(index.store.count, fittedPoints(stats.sampleVectors)));
+    assert.ok(stats.centroids * MIN_POINTS_PER_CENTROID <= fittedPoints(stats.sampleVectors));
   });
 
   it('an async iterable is listed first and indexes as the list does', async () => {

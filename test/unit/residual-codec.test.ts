@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsMatMulT } from '../../src/core/gemm';
 import { nearestCentroids, sphericalKMeans } from '../../src/core/index/kmeans';
-import { centroidCountFor, codeLayout, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, layoutOf, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
+import { centroidCountFor, centroidCountForSample, codeLayout, fittedPoints, MIN_POINTS_PER_CENTROID, decodeVectors, MAX_BUCKETS, MAX_CODE_BITS, encodeResiduals, layoutOf, normCode, normValue, residualBytes, rotateRows, trainCodec } from '../../src/core/index/residual-codec';
 import { symmetricEigen } from '../../src/core/index/pca';
 import { CompressedStoreBuilder, CompressedTokenStore } from '../../src/core/index/compressed-store';
 import { IndexingKernel } from '../../src/core/index/indexing-kernel';
@@ -69,6 +69,18 @@ describe('residual codec', () => {
     assert.equal(centroidCountFor(170392), 8192);
     assert.equal(centroidCountFor(1e6), 16384);
     assert.equal(centroidCountFor(1e12), 65536);
+  });
+
+  it('a sample caps the centroids at one per MIN_POINTS_PER_CENTROID fitted vectors (a power of two, at least 64)', () => {
+    // The 1k speed workspace: 57k vectors ask for 4096, a sample of 14.3k (11.4k fitted) allows 2048.
+    assert.equal(fittedPoints(14_300), 11_440);
+    assert.equal(centroidCountForSample(57_078, fittedPoints(14_300)), 2048);
+    // A sample big enough leaves the index's own count.
+    assert.equal(centroidCountForSample(57_078, 4096 * MIN_POINTS_PER_CENTROID), 4096);
+    assert.equal(centroidCountForSample(57_078, 4096 * MIN_POINTS_PER_CENTROID - 1), 2048);
+    assert.equal(centroidCountForSample(100, 3), 64);
+    // 0 points a centroid: the index's count alone.
+    assert.equal(centroidCountForSample(57_078, 10, 0), 4096);
   });
 
   it('a vector takes 40 bytes at dim 128 (2 centroid id + 1 residual length + 37 residual codes; spans are recomputed from the text)', () => {

@@ -26,7 +26,7 @@ import { CompressedStoreBuilder } from './compressed-store';
 import { compact, compactionStart } from './compaction';
 import { StoredUnit, relocateUnit } from './stored-unit';
 import type { Segment, SegmentContent } from './segment-file';
-import { centroidCountFor, emptyCodec, trainCodec, type ResidualCodec } from './residual-codec';
+import { centroidCountForSample, emptyCodec, fittedPoints, trainCodec, type ResidualCodec } from './residual-codec';
 import { TokenEstimate } from './token-estimate';
 import { CentroidShortlist, nearestNeighbours, SHORTLIST_NEIGHBOURS } from './centroid-shortlist';
 import type { IndexedFile, IndexedUnit, WorkspaceIndex } from './workspace-index';
@@ -140,6 +140,8 @@ export interface IndexStats {
   /** Whether this build trained a new codec (first build, or the index outgrew the old one). */
   codecTrained: boolean;
   centroids: number;
+  /** Vectors the codec was trained on, when it was (0 otherwise). */
+  sampleVectors: number;
   /** Vectors of this run assigned a centroid from their token's shortlist (centroid-shortlist.ts), not by exact search. */
   shortlisted: number;
   seconds: number;
@@ -167,6 +169,8 @@ export interface IndexerOptions {
   matmul?: MatMulT;
   /** Encoder tokens of the codec's training sample (default TRAIN_SAMPLE_TOKENS; tests use less). */
   trainSampleTokens?: number;
+  /** Fewest sample vectors a centroid (default MIN_POINTS_PER_CENTROID; 0 sizes the centroids by the index alone). */
+  minPointsPerCentroid?: number;
   /**
    * Writes a segment of the build in progress (index-file.ts writeSpillSegment): given, the new
    * vectors are written out at a file boundary once SPILL_VECTORS (or `spillVectors`) of them,
@@ -282,7 +286,7 @@ export async function buildIndex(
   const docEncoder: DocEncoder = options.docEncoder ?? { encodeDocs: (docs) => encodeEach(encoder, docs) };
   const stats: IndexStats = {
     files: 0, filesReused: 0, filesEncoded: 0, filesRead: 0, units: 0, tokens: 0, tokensEncoded: 0, sequenceTokens: 0,
-    codecTrained: false, centroids: 0, shortlisted: 0, seconds: 0,
+    codecTrained: false, centroids: 0, sampleVectors: 0, shortlisted: 0, seconds: 0,
   };
   const bytesOf = (f: SourceFile): number => f.size ?? (f.text !== undefined ? Buffer.byteLength(f.text) : 0);
 
@@ -453,6 +457,7 @@ export async function buildIndex(
     /** Trains the codec on the sample's encodings (`tokens`: their encoder tokens, punctuation included). */
     const train = async (encs: DocEncoding[], tokens: number): Promise<{ codec: ResidualCodec; neighbours?: Int32Array }> => {
       const n = encs.reduce((a, e) => a + e.count, 0);
+      stats.sampleVectors = n;
       const sample = new Float32Array(n * encoder.dim);
       let at = 0;
       for (const e of encs) {
@@ -461,7 +466,7 @@ export async function buildIndex(
       }
       // The estimate counts encoder tokens, punctuation included: vectors by the sample's ratio.
       const vectorsExpected = Math.round(estimate.total() * (n / Math.max(1, tokens)));
-      const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountFor(vectorsExpected));
+      const k = Math.min(MAX_INDEX_CENTROIDS, centroidCountForSample(vectorsExpected, fittedPoints(n), options.minPointsPerCentroid));
       // The centroids' neighbour graph (the shortlists' climb) is part of the training: computed
       // here, while the encoder still runs ahead, its k × k product and top-8 scan (~1 s at 8192
       // centroids) no longer stall the commits that follow, and lists start with the first vector.

@@ -130,6 +130,31 @@ export function centroidCountFor(tokens: number): number {
   return Math.min(MAX_CENTROIDS, Math.max(MIN_CENTROIDS, k));
 }
 
+/**
+ * Fewest k-means points a centroid should have. The indexer trains on a quarter of a small
+ * workspace (so that the encoder goes on meanwhile), and 32·√tokens centroids then had ~3
+ * points each at 1,000 passages (4096 centroids, 11k fitted vectors): centroids that are little
+ * more than sample vectors, which cost every later assignment as much as useful ones.
+ */
+export const MIN_POINTS_PER_CENTROID = 4;
+
+/**
+ * The power of two at most centroidCountFor(tokens) and at most samplePoints /
+ * MIN_POINTS_PER_CENTROID (samplePoints: the vectors k-means fits, hold-out excluded), within
+ * [MIN_CENTROIDS, MAX_CENTROIDS].
+ */
+export function centroidCountForSample(tokens: number, samplePoints: number, minPoints = MIN_POINTS_PER_CENTROID): number {
+  const k = centroidCountFor(tokens);
+  if (minPoints <= 0) return k;
+  const bySample = 2 ** Math.floor(Math.log2(Math.max(1, samplePoints / minPoints)));
+  return Math.max(MIN_CENTROIDS, Math.min(k, bySample));
+}
+
+/** Vectors k-means fits out of a training sample of n (the rest are held out: trainCodec). */
+export function fittedPoints(n: number): number {
+  return n >= MIN_SAMPLE_FOR_HOLD_OUT ? n - Math.floor(n / HELD_OUT_EVERY) : n;
+}
+
 function identity(dim: number): Float32Array {
   const r = new Float32Array(dim * dim);
   for (let d = 0; d < dim; d++) r[d * dim + d] = 1;
@@ -170,7 +195,7 @@ const MIN_SAMPLE_FOR_HOLD_OUT = 50;
  */
 export async function trainCodec(sample: Float32Array, n: number, dim: number, o: TrainOptions): Promise<ResidualCodec> {
   const holdOut = n >= MIN_SAMPLE_FOR_HOLD_OUT;
-  const fit = holdOut ? n - Math.floor(n / HELD_OUT_EVERY) : n;
+  const fit = fittedPoints(n);
   const fitRows = new Float32Array(fit * dim);
   const heldRows = new Float32Array((n - fit) * dim);
   for (let i = 0, a = 0, b = 0; i < n; i++) {
