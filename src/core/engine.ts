@@ -257,7 +257,12 @@ export class WorkspaceSearch {
     // Deleted files' hits are dropped: ask for as many more as were dropped (a few rounds at most).
     for (let want = top, round = 0; ; round++) {
       hits = await this.searcher.search(query, { ...searchOptions, top: want, evidence: false });
-      for (const h of hits) if (!states.has(h.unit.path)) states.set(h.unit.path, await this.checkFile(h.unit.path));
+      // In parallel: one after another, the ~10 results' stat and read round trips through the
+      // thread pool took ~3 ms of a 25–30 ms query at 10k passages (paired, in parallel: 3–10 %
+      // less a query; synchronous reads would save a little more, but block the extension host
+      // on a slow or remote file system).
+      const unchecked = [...new Set(hits.map((h) => h.unit.path))].filter((p) => !states.has(p));
+      (await Promise.all(unchecked.map((p) => this.checkFile(p)))).forEach((s, k) => states.set(unchecked[k], s));
       const dropped = hits.filter((h) => states.get(h.unit.path)!.state === 'deleted').length;
       if (dropped === 0 || hits.length < want || round === 3) break;
       want = top + dropped;
