@@ -177,6 +177,15 @@ export class Searcher {
     return pickEvidence(this.encoder, this.fileText(unit.path), unit.start, unit.end, tokens, threshold, granularity);
   }
 
+  /**
+   * Recovers the token spans of units about to be shown (kept for their evidence): work that
+   * needs only the index, which a caller can do while it waits for something else (the results'
+   * files being checked).
+   */
+  warmSpans(units: readonly IndexedUnit[]): void {
+    for (const u of units) this.spansOf(u);
+  }
+
   /** The file spans of a unit's token vectors, recovered from its text; undefined (reported once) when they cannot be. */
   private spansOf(unit: IndexedUnit): TokenSpans | undefined {
     const cached = this.spanCache.get(unit);
