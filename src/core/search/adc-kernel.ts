@@ -3,7 +3,8 @@
 // Per query, two tables move the dot products out of the per-token loop (see adc.wat):
 //   S = q · centroidsᵀ (K × 32, which candidate generation needs anyway) and
 //   T[g, b] = q · (what byte value b at code position g decodes to) (R × 256 × 32),
-// both from one matrix product on the GEMM backend.
+// S from one matrix product on the GEMM backend, T from the query's columns in the kernel (a row of
+// T has ≤ 4 coordinates: a dense product cost ~2.3 ms a query at 8192 centroids).
 // A token then costs its R code bytes' rows of T (32 floats each) plus a few operations for its
 // length, instead of decoding 128 coordinates and a 32 × 128 dot product. The result is that of
 // exact MaxSim over the decoded (and, as decodeVectors does, renormalised) vectors, to float
@@ -43,6 +44,7 @@ export interface ExactResult {
 }
 
 type InteractFn = (sT: number, cids: number, counts: number, nu: number, out: number) => void;
+type TablesFn = (qt: number, tab4: number, dims: number, uc: number, R: number, T: number) => void;
 type ExactFn = (
   sT: number, T: number, tab4: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
   cids: number, norms: number, codes: number, counts: number, nu: number, out: number, tokmax: number, mask: number,
@@ -55,6 +57,7 @@ export class AdcKernel {
   private readonly memory: WasmMemory;
   private readonly interactFn: InteractFn;
   private readonly exactFn: ExactFn;
+  private readonly tablesFn: TablesFn;
   private readonly R: number;
   private readonly rsq0: number;
   // static and per-query regions (byte offsets)
@@ -62,14 +65,16 @@ export class AdcKernel {
   private readonly cg: number;
   private readonly cext: number;
   private readonly lens: number;
+  private readonly dims: number;
+  private readonly qt: number;
+  private readonly uc: number;
   private readonly mask: number;
   private readonly sT: number;
   private readonly T: number;
   private readonly batch: number;
   private rows = 0;
-  /** Centroids and table rows, stacked (see the constructor). */
-  private readonly stacked: Float32Array;
-  private readonly stackedRows: number;
+  /** The codec's coordinates without codes, each one's constant value (0 for a coded one). */
+  private readonly uncoded: Float32Array;
 
   constructor(private readonly store: CompressedVectors) {
     const { codec } = store;
@@ -87,17 +92,19 @@ export class AdcKernel {
     this.cg = take(K * R * 16);
     this.cext = take(K * 8);
     this.lens = take(256 * 4);
+    this.dims = take(R * 4 * 4);
+    this.qt = take(D * ROW_BYTES);
+    this.uc = take(ROW_BYTES);
     this.mask = take(ROW_BYTES);
-    // T directly after S: one product fills both (setQuery)
     this.sT = take(K * ROW_BYTES);
-    this.T = this.sT + K * ROW_BYTES;
-    take(R * 256 * ROW_BYTES);
+    this.T = take(R * 256 * ROW_BYTES);
     this.batch = at;
     compiled ??= compileKernel(ADC_WASM_BASE64, 'The search kernel');
     const instance = instantiate(compiled);
     this.memory = instance.exports.memory as WasmMemory;
     this.interactFn = instance.exports.interact as InteractFn;
     this.exactFn = instance.exports.exact as ExactFn;
+    this.tablesFn = instance.exports.tables as TablesFn;
     this.ensure(this.batch);
 
     const buf = this.memory.buffer;
@@ -117,24 +124,11 @@ export class AdcKernel {
       cext[2 * c + 1] = cc;
     }
     new Float32Array(buf, this.lens, 256).set(lengths.subarray(0, 256));
+    new Int32Array(buf, this.dims, R * 4).set(dims.subarray(0, R * 4));
+    this.uncoded = uncoded;
     let rsq0 = 0;
     for (let d = 0; d < D; d++) rsq0 += uncoded[d] ** 2;
     this.rsq0 = rsq0;
-    // The centroids, then for each code position g and byte value b the vector it decodes to
-    // (its ≤ 4 coordinates; at g = 0 also the constant uncoded coordinates, which every token
-    // has): q · these rows is S, then T.
-    this.stackedRows = K + R * 256;
-    this.stacked = new Float32Array(this.stackedRows * D);
-    this.stacked.set(centroids.subarray(0, K * D));
-    for (let e = 0; e < R * 256; e++) {
-      const row = (K + e) * D;
-      const g = e >> 8;
-      for (let t = 0; t < 4; t++) {
-        const d = dims[g * 4 + t];
-        if (d >= 0) this.stacked[row + d] = table[e * 4 + t];
-      }
-      if (g === 0) for (let d = 0; d < D; d++) this.stacked[row + d] += uncoded[d];
-    }
   }
 
   private ensure(bytes: number): void {
@@ -153,13 +147,26 @@ export class AdcKernel {
     const K = codec.k;
     const q = new Float32Array(ADC_ROWS * D);
     q.set(query.subarray(0, rows * D));
-    // S and T in one matrix product: the tables' rows are stacked under the centroids.
-    const st = await matmul.multiplyT(this.stacked, this.stackedRows, q, ADC_ROWS, D); // (K + R·256) × 32
-    new Float32Array(this.memory.buffer, this.sT, st.length).set(st);
+    const s = await matmul.multiplyT(codec.centroids, K, q, ADC_ROWS, D); // K × 32
+    const buf = this.memory.buffer;
+    new Float32Array(buf, this.sT, K * ADC_ROWS).set(s.subarray(0, K * ADC_ROWS));
+    // T from the query's columns (each table row has ≤ 4 coordinates: tables in adc.wat).
+    const qt = new Float32Array(buf, this.qt, D * ADC_ROWS);
+    const uc = new Float32Array(buf, this.uc, ADC_ROWS);
+    for (let i = 0; i < ADC_ROWS; i++) {
+      let u = 0;
+      for (let d = 0; d < D; d++) {
+        const v = q[i * D + d];
+        qt[d * ADC_ROWS + i] = v;
+        u += this.uncoded[d] * v;
+      }
+      uc[i] = u;
+    }
+    this.tablesFn(this.qt, this.tab4, this.dims, this.uc, this.R, this.T);
     const mask = new Float32Array(this.memory.buffer, this.mask, ADC_ROWS);
     for (let i = 0; i < ADC_ROWS; i++) mask[i] = i >= evidenceFrom && i < evidenceTo && i < rows ? 0 : -Infinity;
     this.rows = rows;
-    return st.subarray(0, K * ADC_ROWS);
+    return s.subarray(0, K * ADC_ROWS);
   }
 
   /** Per unit, Σ over the query rows of max over its tokens of S[cid_j, i] (centroid interaction). */
