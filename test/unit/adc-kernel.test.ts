@@ -102,6 +102,29 @@ describe('AdcKernel (wasm SIMD, compressed-domain MaxSim)', () => {
     });
   });
 
+  it('the n best centroids of each query row by S, best first, the lowest centroid on ties (the probes of candidate generation)', async () => {
+    const { store } = await fixture(40, 200, 4);
+    const K = store.codec.k;
+    const kernel = new AdcKernel(store);
+    assert.throws(() => kernel.topPerRow(4), /setQuery first/);
+    for (const nq of [ADC_ROWS, 7]) {
+      const q = rows(mulberry32(nq), nq, 40);
+      // Row 1 all zeros: every centroid ties at 0.
+      q.fill(0, 40, 80);
+      const sT = await kernel.setQuery(store.toStoreSpace(q, nq), nq, jsMatMulT);
+      for (const n of [1, 4, K]) {
+        const top = kernel.topPerRow(n);
+        assert.equal(top.length, nq * n);
+        for (let i = 0; i < nq; i++) {
+          const want = Array.from({ length: K }, (_, c) => c).sort((a, b) => sT[b * ADC_ROWS + i] - sT[a * ADC_ROWS + i] || a - b).slice(0, n);
+          assert.deepEqual(Array.from(top.subarray(i * n, (i + 1) * n)), want, `row ${i} of ${nq}, n ${n}`);
+        }
+        assert.deepEqual(Array.from(top.subarray(n, 2 * n)), Array.from({ length: n }, (_, c) => c), 'ties: lowest centroid first');
+      }
+    }
+    assert.throws(() => kernel.topPerRow(K + 1), RangeError);
+  });
+
   it('refuses to score before a query is set, and queries longer than the kernel holds', async () => {
     const { store, units } = await fixture(16, 10, 2);
     const kernel = new AdcKernel(store);

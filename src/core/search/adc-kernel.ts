@@ -44,6 +44,7 @@ export interface ExactResult {
 }
 
 type InteractFn = (sT: number, cids: number, counts: number, nu: number, out: number) => void;
+type TopFn = (sT: number, K: number, n: number, out: number, kept: number, floor: number) => void;
 type TablesFn = (qt: number, tab4: number, dims: number, uc: number, R: number, T: number) => void;
 type ExactFn = (
   sT: number, T: number, tab4: number, cg: number, cext: number, lens: number, R: number, rsq0: number, normalize: number,
@@ -58,6 +59,7 @@ export class AdcKernel {
   private readonly interactFn: InteractFn;
   private readonly exactFn: ExactFn;
   private readonly tablesFn: TablesFn;
+  private readonly topFn: TopFn;
   private readonly R: number;
   private readonly rsq0: number;
   // static and per-query regions (byte offsets)
@@ -105,6 +107,7 @@ export class AdcKernel {
     this.interactFn = instance.exports.interact as InteractFn;
     this.exactFn = instance.exports.exact as ExactFn;
     this.tablesFn = instance.exports.tables as TablesFn;
+    this.topFn = instance.exports.top as TopFn;
     this.ensure(this.batch);
 
     const buf = this.memory.buffer;
@@ -167,6 +170,27 @@ export class AdcKernel {
     for (let i = 0; i < ADC_ROWS; i++) mask[i] = i >= evidenceFrom && i < evidenceTo && i < rows ? 0 : -Infinity;
     this.rows = rows;
     return s.subarray(0, K * ADC_ROWS);
+  }
+
+  /**
+   * For each query row i < rows of the query set, the n centroids with the largest S[c, i], best
+   * first, lowest index on ties: out[i · n + p] (candidate generation's probes).
+   */
+  topPerRow(n: number): Int32Array {
+    if (this.rows === 0) throw new Error('AdcKernel: setQuery first');
+    const K = this.store.codec.k;
+    if (n < 1 || n > K) throw new RangeError(`AdcKernel.topPerRow: ${n} of ${K} centroids`);
+    const rows = this.rows;
+    const out = this.batch;
+    const kept = align16(out + ADC_ROWS * n * 4);
+    const floor = align16(kept + ADC_ROWS * n * 4);
+    this.ensure(floor + ROW_BYTES);
+    const buf = this.memory.buffer;
+    new Float32Array(buf, kept, ADC_ROWS * n).fill(-Infinity);
+    // Rows past the query's never rank.
+    new Float32Array(buf, floor, ADC_ROWS).fill(-Infinity).fill(Infinity, rows);
+    this.topFn(this.sT, K, n, out, kept, floor);
+    return new Int32Array(buf, out, rows * n).slice();
   }
 
   /** Per unit, Σ over the query rows of max over its tokens of S[cid_j, i] (centroid interaction). */

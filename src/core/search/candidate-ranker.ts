@@ -124,7 +124,7 @@ export class CandidateRanker {
     }
     const { gain, seenInRow, listed } = this;
     let count = 0;
-    const best = topPerRow(s, K, rows, nprobe); // rows × nprobe, best first
+    const best = this.kernel.topPerRow(nprobe); // rows × nprobe, best first
     for (let i = 0; i < rows; i++) {
       const floor = s[best[i * nprobe + nprobe - 1] * ADC_ROWS + i];
       for (let p = 0; p < nprobe; p++) {
@@ -161,33 +161,6 @@ export class CandidateRanker {
     const order = Array.from(field.keys()).sort((a, b) => approx[b] - approx[a] || field[a] - field[b]);
     return order.slice(0, o.ncandidates).map((k) => field[k]);
   }
-}
-
-/**
- * For each row i < rows of the centroid-major s (K × ADC_ROWS), the `n` centroids with the
- * largest s[c, i], best first, lowest index on ties: out[i · n + p]. One pass over s in memory
- * order (a column at a time would stride over it once per row).
- */
-function topPerRow(s: Float32Array, K: number, rows: number, n: number): Int32Array {
-  const out = new Int32Array(rows * n);
-  const filled = new Int32Array(rows);
-  const floor = new Float32Array(rows).fill(-Infinity); // the row's n-th best so far, once full
-  for (let c = 0; c < K; c++) {
-    const base = c * ADC_ROWS;
-    for (let i = 0; i < rows; i++) {
-      const v = s[base + i];
-      if (filled[i] === n && v <= floor[i]) continue;
-      const o = i * n;
-      let p = filled[i] < n ? filled[i]++ : n - 1;
-      while (p > 0 && s[out[o + p - 1] * ADC_ROWS + i] < v) {
-        out[o + p] = out[o + p - 1];
-        p--;
-      }
-      out[o + p] = c;
-      if (filled[i] === n) floor[i] = s[out[o + n - 1] * ADC_ROWS + i];
-    }
-  }
-  return out;
 }
 
 /** The `n` candidates with the largest gain (ties: lower unit first), in that order. */
