@@ -151,16 +151,10 @@ export class WorkspaceSearch {
     const log = o.log ?? (() => {});
     const root = fs.realpathSync(path.resolve(rootDir));
     const early = o.encoder || o.docEncoder ? undefined : startWorkerForFirstBuild(root, o);
-    let encoder: Encoder;
+    let encoder: Encoder | undefined;
     try {
       encoder = o.encoder ?? (await Encoder.load(path.resolve(o.modelDir)));
-    } catch (e) {
-      void early?.then((w) => w.dispose(), () => {});
-      throw e;
-    }
-    try {
-      const persist = o.persist ?? true;
-      const indexDir = persist ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, encoder.fingerprint)) : null;
+      const indexDir = indexDirOf(root, o, encoder.fingerprint);
       if (indexDir && (indexDir === root || indexDir.startsWith(root + path.sep))) {
         throw new Error(`the index folder ${indexDir} is inside the searched folder ${root}; choose one outside it (nothing is written into the workspace)`);
       }
@@ -174,7 +168,7 @@ export class WorkspaceSearch {
       return new WorkspaceSearch(encoder, index, report, o, !o.encoder);
     } catch (e) {
       void early?.then((w) => w.dispose(), () => {}); // (a no-op once indexFolder disposed it)
-      if (!o.encoder) await encoder.dispose();
+      if (!o.encoder) await encoder?.dispose();
       throw e;
     }
   }
@@ -330,6 +324,11 @@ export class WorkspaceSearch {
   }
 }
 
+/** The index folder of `root` for a model (null when the index is not persisted). */
+function indexDirOf(root: string, o: OpenOptions, fingerprint: string): string | null {
+  return (o.persist ?? true) ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, fingerprint)) : null;
+}
+
 /**
  * A folder with no index yet is encoded whole: its encoding worker starts loading the model now,
  * beside this thread's own load of it (about half a second each), instead of after it. Undefined
@@ -341,7 +340,7 @@ function startWorkerForFirstBuild(root: string, o: OpenOptions): Promise<WorkerE
   try {
     const modelDir = path.resolve(o.modelDir);
     const fingerprint = modelFingerprint(modelDir);
-    const indexDir = (o.persist ?? true) ? realpathLenient(o.indexDir ?? indexDirFor(userCacheDir(), root, fingerprint)) : null;
+    const indexDir = indexDirOf(root, o, fingerprint);
     if (indexDir && hasIndex(indexDir)) return undefined;
     const starting = WorkerEncoder.start({ modelDir, fingerprint });
     starting.catch(() => {}); // the BackgroundEncoder that takes it reports a failure

@@ -194,8 +194,8 @@ const MIN_SAMPLE_FOR_HOLD_OUT = 50;
  * points the centroids were fitted to are too small (with few points a centroid, near zero).
  */
 export async function trainCodec(sample: Float32Array, n: number, dim: number, o: TrainOptions): Promise<ResidualCodec> {
-  const holdOut = n >= MIN_SAMPLE_FOR_HOLD_OUT;
   const fit = fittedPoints(n);
+  const holdOut = fit < n;
   const fitRows = new Float32Array(fit * dim);
   const heldRows = new Float32Array((n - fit) * dim);
   for (let i = 0, a = 0, b = 0; i < n; i++) {

@@ -166,7 +166,7 @@ export class AdcKernel {
       uc[i] = u;
     }
     this.tablesFn(this.qt, this.tab4, this.dims, this.uc, this.R, this.T);
-    const mask = new Float32Array(this.memory.buffer, this.mask, ADC_ROWS);
+    const mask = new Float32Array(buf, this.mask, ADC_ROWS);
     for (let i = 0; i < ADC_ROWS; i++) mask[i] = i >= evidenceFrom && i < evidenceTo && i < rows ? 0 : -Infinity;
     this.rows = rows;
     return s.subarray(0, K * ADC_ROWS);
