@@ -74,10 +74,12 @@ const KMEANS_ITERATIONS = 2;
 const SPILL_VECTORS = 1 << 20;
 /**
  * Encoder tokens of the batches out at a time, encoded or being encoded, not yet committed: what
- * waits for the codec while it trains, and what a backlog then drains from. 192k tokens: up to
- * ~100 MB of float vectors (64k before, which left the encoder idle while the codec trained).
+ * waits for the codec while it trains, and what a backlog then drains from. 288k tokens: up to
+ * ~150 MB of float vectors. (64k left the encoder idle while the codec trained; 192k still left
+ * it idle ~0.3–1 s at 10k and 100k passages, where training and the centroids' neighbour graph
+ * take 5–7 s: the peak RSS of the 10k build stayed 500–590 MB either way.)
  */
-const BACKLOG_TOKENS = 196608;
+const BACKLOG_TOKENS = 294912;
 const CODEC_SEED = 12345;
 /** Files read ahead of the loop that extracts them, and their bytes at most (their texts wait in memory). */
 const READ_AHEAD = 8;
@@ -589,15 +591,14 @@ export async function buildIndex(
     // are with the encoder at a time, and encoded batches not yet committed hold at most
     // BACKLOG_TOKENS: that bounds both memory and how far extraction runs ahead. While the codec
     // trains, encoded batches wait for it (the encoder keeps working up to BACKLOG_TOKENS); once
-    // it is trained, encoded batches are committed at most two at a time between new ones, so
-    // that the encoder is fed while a backlog drains (draining it at once left the encoder idle
+    // it is trained, encoded batches are committed between new ones while the encoder has a full
+    // queue, so that it is fed while a backlog drains (draining it at once left the encoder idle
     // for ~2 s of the 10k speed workspace's build).
     /** `encoded`: an encoding batch's vectors (none for a copy of unchanged files); `done` once they are back. */
     type Job = { tokens: number; commit: Promise<() => Promise<void> | void>; encoded?: Promise<unknown>; done: boolean };
     const jobs: Job[] = [];
     let encodingTokens = 0;
     const settle = async (maxEncoding: number): Promise<void> => {
-      let eager = 0;
       while (jobs.length > 0) {
         const job = jobs[0];
         if (job.encoded && maxEncoding > 0) {
@@ -606,9 +607,12 @@ export async function buildIndex(
             await running[0].encoded; // (the encoder has enough to do)
             continue;
           }
+          // An encoded batch is committed early (before the backlog is full) only while the
+          // encoder has a full queue: a commit takes 50–200 ms (more while the shortlists are
+          // young), about what a batch takes to encode, and two in a row between new batches
+          // left the encoder idle for ~1 s in all while a backlog drained (10k speed workspace).
           const full = encodingTokens > BACKLOG_TOKENS;
-          if (!full && !(store !== undefined && job.done && eager < 2)) break;
-          if (!full) eager++;
+          if (!full && !(store !== undefined && job.done && running.length >= maxEncoding)) break;
         }
         jobs.shift();
         encodingTokens -= job.tokens;
