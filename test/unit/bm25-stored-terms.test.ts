@@ -9,11 +9,12 @@ import { defaultModelDir } from '../../src/core/engine';
 import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
 import { Encoder } from '../../src/core/model/encoder';
 import { jsMatMulT } from '../../src/core/gemm';
-import { loadIndex, saveIndex } from '../../src/core/index/index-file';
+import { loadIndex, saveIndex, writeSpillSegment } from '../../src/core/index/index-file';
 import { MAX_PARTS } from '../../src/core/index/compaction';
 import { Segment } from '../../src/core/index/segment-file';
 import { StoredUnit, storedTerms } from '../../src/core/index/stored-unit';
 import { Bm25Index } from '../../src/core/search/bm25';
+import { indexText, TermCounter } from '../../src/core/search/bm25-analysis';
 import type { WorkspaceIndex } from '../../src/core/index/workspace-index';
 import { tempDirFactory } from '../temp-dirs';
 
@@ -120,6 +121,38 @@ describe('BM25 from stored term lists', () => {
     const compacted = load(dir, ix).index;
     assert.equal(compacted.store.parts.length, 1, 'compacted into one segment');
     assertSameBm25(compacted, 'after compaction');
+  });
+
+  it('terms counted while building (a build that spills) are written as counting the texts in the write would', async () => {
+    const files = Array.from({ length: 12 }, (_, i) => page(i));
+    const plain = await build(files);
+    assert.ok(plain.units.every((u) => u.terms === undefined), 'an index kept in memory counts no terms');
+    const spillDir = tmpDir();
+    const counted = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT, spill: (c) => writeSpillSegment(spillDir, c), spillVectors: 1 << 30 })).index;
+    assert.ok(counted.units.every((u) => u.terms !== undefined && u.terms.ids.length > 0), 'a build whose index is written counts each unit\'s terms');
+    const [a, b] = [plain, counted].map((ix) => {
+      const dir = tmpDir();
+      saveIndex(dir, ix);
+      return manifestOf(dir).segments.map((g) => fs.readFileSync(path.join(dir, g.name)));
+    });
+    assert.equal(a.length, 1);
+    assert.ok(a[0].equals(b[0]), 'the same segment, byte for byte');
+    // Counted by a counter whose numbering is not the segment's (it counted other texts first,
+    // in another order): renumbered into the same segment.
+    const other = new TermCounter();
+    other.add('zebra quagga sockets and stopping; drained uploads of routes');
+    const byCounter = new Map([...plain.units].reverse().map((u) => [u, (other.add(indexText(u.context, u.segments)), other.counted())]));
+    const dir2 = tmpDir();
+    saveIndex(dir2, { ...plain, units: plain.units.map((u) => ({ ...u, terms: byCounter.get(u) })) });
+    const [c] = manifestOf(dir2).segments.map((g) => fs.readFileSync(path.join(dir2, g.name)));
+    assert.ok(a[0].equals(c), 'renumbered: the same segment, byte for byte');
+
+    // Spilled as it goes (a counter per part): the stored terms still answer as the texts do.
+    const dir = tmpDir();
+    const spilled = await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT, spill: (c) => writeSpillSegment(dir, c), spillVectors: 300, batchPassages: 4 });
+    const ix = saveIndex(dir, spilled.index);
+    assert.ok(load(dir, ix).index.store.parts.length >= 2, 'spilled into several segments');
+    assertSameBm25(load(dir, ix).index, 'spilled segments');
   });
 
   it('a corrupt byte in the terms section is found at load (segment crc32)', async () => {

@@ -37,7 +37,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Passage, PassageKind, TextSegment } from '../types';
-import { indexText, TermCounter } from '../search/bm25-analysis';
+import { indexText, TermCounter, type CountedTerms } from '../search/bm25-analysis';
 import type { TermLists } from '../search/bm25';
 
 const MAGIC = Buffer.from('ESSEG006', 'latin1');
@@ -75,9 +75,10 @@ export interface SegmentContent {
   residuals: Uint8Array;
   /**
    * In the order written; tokenFirst is local to the segment. `from`: where the unit is stored
-   * already (compaction, a rewrite), so that its terms are copied from there, not analysed again.
+   * already (compaction, a rewrite), so that its terms are copied from there, not analysed again;
+   * the unit's `terms`: counted already (by the build, IndexedUnit.terms), so not analysed again.
    */
-  units: Array<{ unit: Passage; tokenFirst: number; tokenCount: number; from?: { segment: Segment; local: number } }>;
+  units: Array<{ unit: Passage & { terms?: CountedTerms }; tokenFirst: number; tokenCount: number; from?: { segment: Segment; local: number } }>;
 }
 
 export interface SegmentRef {
@@ -144,6 +145,8 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       }
       return src;
     };
+    /** Terms counted by a build (the units' `terms`), by that count's dictionary: their term numbers here (-1: not met yet). */
+    const counted = new Map<readonly string[], Int32Array>();
     const addPair = (id: number, tf: number): void => {
       if (pairs === pairIds.length) {
         pairIds = grown(pairIds, 2 * pairIds.length);
@@ -153,6 +156,14 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       pairTfs[pairs++] = tf;
       if (tf > maxTf) maxTf = tf;
     };
+    /** Pairs lo..hi of term lists numbered by `dictionary`, in order, renumbered into this segment's (`here`: the numbering so far, -1 where none yet). */
+    const addRenumbered = (dictionary: readonly string[], here: Int32Array, ids: ArrayLike<number>, tfs: ArrayLike<number>, lo: number, hi: number): void => {
+      for (let i = lo; i < hi; i++) {
+        const t = ids[i];
+        if (here[t] < 0) here[t] = counter.termId(dictionary[t]);
+        addPair(here[t], tfs[i]);
+      }
+    };
     // Texts go out in ~1 MB writes: a first build's texts are never all copied at once.
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
@@ -161,13 +172,18 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       const text = Buffer.from(JSON.stringify(segments.map((s) => [s.offset, s.text])));
       const src = from && sourceOf(from.segment);
       if (src) {
-        // The same pairs in the same order, renumbered into this segment's dictionary.
         const { dictionary, start, ids, tfs } = src.lists;
-        for (let i = start[from.local]; i < start[from.local + 1]; i++) {
-          const t = ids[i];
-          if (src.ids[t] < 0) src.ids[t] = counter.termId(dictionary[t]);
-          addPair(src.ids[t], tfs[i]);
+        addRenumbered(dictionary, src.ids, ids, tfs, start[from.local], start[from.local + 1]);
+      } else if (unit.terms) {
+        // (the same pairs in the same order as counting the text here would give)
+        const { dictionary, ids, tfs } = unit.terms;
+        let here = counted.get(dictionary);
+        if (!here || here.length < dictionary.length) {
+          const grownIds = new Int32Array(dictionary.length).fill(-1);
+          if (here) grownIds.set(here);
+          counted.set(dictionary, (here = grownIds));
         }
+        addRenumbered(dictionary, here, ids, tfs, 0, ids.length);
       } else {
         counter.add(indexText(unit.context, segments));
         for (const id of counter.seen) addPair(id, counter.count(id));

@@ -1,6 +1,7 @@
 // The index of one workspace folder: searchable units (passages, or windows of passages too long
 // for the encoder) and their token vectors in one compressed store. Loaded from disk, the units
 // are StoredUnits (texts read on demand) and the store reads residuals from its segment files.
+import type { CountedTerms } from '../search/bm25-analysis';
 import type { Passage } from '../types';
 import { CompressedTokenStore } from './compressed-store';
 import { emptyCodec } from './residual-codec';
@@ -9,6 +10,8 @@ import { emptyCodec } from './residual-codec';
 export interface IndexedUnit extends Passage {
   tokenFirst: number;
   tokenCount: number;
+  /** Its BM25 terms, when a build counted them for the segment that will store it (dropped once written). */
+  terms?: CountedTerms;
 }
 
 export interface IndexedFile {

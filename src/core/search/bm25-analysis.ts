@@ -135,6 +135,17 @@ export function indexText(context: string, segments: readonly TextSegment[]): st
 }
 
 /**
+ * One passage's terms as a TermCounter counted them: ids into that counter's `terms` (shared
+ * with the other passages it counted, and growing as it counts more) and their counts, in
+ * order of first occurrence — the pairs a segment stores, in its own numbering.
+ */
+export interface CountedTerms {
+  dictionary: readonly string[];
+  ids: Int32Array;
+  tfs: Int32Array;
+}
+
+/**
  * Counts the index terms of one passage at a time, interning terms into ids (0, 1, … in order of
  * first use). Both BM25 builds count through this, so a passage's (term, count) pairs and its
  * length are the same whichever path computed them. The length is the number of term
@@ -196,5 +207,11 @@ export class TermCounter {
   /** Count of term `id` in the last counted passage. */
   count(id: number): number {
     return this.tf[id];
+  }
+
+  /** The last counted passage's terms, copied out. */
+  counted(): CountedTerms {
+    const ids = Int32Array.from(this.seen);
+    return { dictionary: this.terms, ids, tfs: ids.map((id) => this.tf[id]) };
   }
 }
