@@ -177,12 +177,9 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       } else if (unit.terms) {
         // (the same pairs in the same order as counting the text here would give)
         const { dictionary, ids, tfs } = unit.terms;
+        // (a build's dictionary does not grow during this synchronous write: sized once)
         let here = counted.get(dictionary);
-        if (!here || here.length < dictionary.length) {
-          const grownIds = new Int32Array(dictionary.length).fill(-1);
-          if (here) grownIds.set(here);
-          counted.set(dictionary, (here = grownIds));
-        }
+        if (!here) counted.set(dictionary, (here = new Int32Array(dictionary.length).fill(-1)));
         addRenumbered(dictionary, here, ids, tfs, 0, ids.length);
       } else {
         counter.add(indexText(unit.context, segments));
