@@ -278,10 +278,11 @@ export async function buildIndex(
   options: IndexerOptions = {},
 ): Promise<{ index: WorkspaceIndex; stats: IndexStats }> {
   const t0 = Date.now();
-  // 64 passages a batch. Passages are encoded one a model run (worker-encoder.ts), so a bigger
-  // request no longer pads less; the hostile-workspace test's peak RSS (~570 MB, 600–635 MB with
-  // 256-passage requests) came mostly from onnxruntime's arena sized for model batches of 32
-  // padded passages (+137 MB for 32 × 180 tokens, +28 MB one at a time): ~460 MB now.
+  // 64 passages a batch, a large file's units split over several. Passages are encoded one a
+  // model run (worker-encoder.ts), so a bigger request no longer pads less; the hostile-workspace
+  // test's peak RSS was 600–635 MB with 256-passage requests (onnxruntime's arena sized for model
+  // batches of 32 padded passages), ~530–640 MB while a file's units went into one batch, and
+  // ~350–390 MB with both bounded.
   const batchPassages = options.batchPassages ?? 64;
   const inFlight = Math.max(1, options.inFlight ?? 2);
   // In-thread, passages are encoded one a model run as on the worker (worker-encoder.ts): the
@@ -511,14 +512,27 @@ export async function buildIndex(
         out.push(done);
         while (out.length >= inFlight) await out.shift();
       };
+      /** Adds a file's chosen units to the sample's batches, split where a batch fills (as the loop below splits a file). */
+      const addToSample = async (x: Extracted, chosen: number[]): Promise<void> => {
+        for (let c = 0; c < chosen.length; ) {
+          const piece = chosen.slice(c, c + batchPassages - batchCount);
+          batch.push({ x, chosen: piece });
+          batchCount += piece.length;
+          c += piece.length;
+          if (batchCount >= batchPassages) await encodeSample();
+        }
+      };
       // At most a quarter of the workspace (the codec trains while the rest is encoded), at
       // least MIN_TRAIN_SAMPLE_TOKENS: a workspace that small or smaller is sampled whole.
-      const target = options.trainSampleTokens
+      // Re-read after each file: the estimate starts from stat sizes, and a file that turns out
+      // to be left out (a 50 MB minified bundle) or code with fewer comments than the prior
+      // brings it down; a target fixed at the start sampled most of such a workspace (60k of
+      // the hostile test's 115k vectors, all of them then waiting for the codec in memory).
+      const target = (): number => options.trainSampleTokens
         ?? Math.max(MIN_TRAIN_SAMPLE_TOKENS, Math.min(TRAIN_SAMPLE_TOKENS, Math.round(MAX_SAMPLE_OF_WORKSPACE * estimate.total())));
-      const share = Math.min(1, Math.max(SAMPLE_UNIT_SHARE, target / Math.max(1, estimate.total())));
       let tokens = 0;
       let visited = 0;
-      for (let i = 0; i < order.length && tokens < target; i++, visited++) {
+      for (let i = 0; i < order.length && tokens < target(); i++, visited++) {
         const j = i + Math.floor(rand() * (order.length - i));
         [order[i], order[j]] = [order[j], order[i]];
         await gate();
@@ -530,33 +544,30 @@ export async function buildIndex(
         stats.files++;
         stats.filesRead++;
         stats.filesEncoded++;
+        const share = Math.min(1, Math.max(SAMPLE_UNIT_SHARE, target() / Math.max(1, estimate.total())));
         const chosen = x.items.flatMap((item, k) => (share >= 1 || rand() < share ? [k] : []));
         tokens += chosen.reduce((n, k) => n + encoder.sequenceLength(x.items[k].input), 0);
-        batch.push({ x, chosen });
-        batchCount += chosen.length;
-        if (batchCount >= batchPassages) await encodeSample();
+        await addToSample(x, chosen);
         progress();
       }
-      if (visited === order.length && tokens < target) {
+      const goal = target();
+      if (visited === order.length && tokens < goal) {
         // Every file seen and still short (the size estimate was high, or the draw of units was
         // thin): more of the same files' units, up to the target — not the whole workspace,
         // which would leave nothing to encode while the codec trains.
         if (batch.length > 0) await encodeSample();
         while (out.length > 0) await out.shift();
         for (const x of sampled.values()) {
-          if (!x || tokens >= target) continue;
+          if (!x || tokens >= goal) continue;
           const rest: number[] = [];
-          for (let k = 0; k < x.items.length && tokens < target; k++) {
+          for (let k = 0; k < x.items.length && tokens < goal; k++) {
             if (x.inSample?.[k]) continue;
             rest.push(k);
             tokens += encoder.sequenceLength(x.items[k].input);
           }
           // (Counted in `tokens`, so that the vectors-per-token ratio below is the sample's: they were
           // not, which doubled the centroids of a workspace sampled whole, 4096 instead of 2048 at 57k vectors.)
-          if (rest.length === 0) continue;
-          batch.push({ x, chosen: rest });
-          batchCount += rest.length;
-          if (batchCount >= batchPassages) await encodeSample();
+          await addToSample(x, rest);
         }
       }
       if (batch.length > 0) await encodeSample();
@@ -584,8 +595,10 @@ export async function buildIndex(
     storeReady.catch(() => {}); // as `training`
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
-    // Files whose passages wait for a batch, in file order.
-    let pending: Extracted[] = [];
+    // Files' units that wait for a batch, in file order: a file with more units than a batch
+    // takes is split over several (one 400 KB Markdown file in one batch held ~100k float vectors
+    // several times over in its commit: ~150 MB of the hostile-workspace test's peak RSS).
+    let pending: Array<{ x: Extracted; from: number; to: number }> = [];
     let pendingCount = 0;
     // Work committed to the new index strictly in file order: copies of unchanged files (ready at
     // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
@@ -665,7 +678,8 @@ export async function buildIndex(
       pendingCount = 0;
       // The training sample's units come with their encodings (some may still be on their way:
       // the commit waits for the codec, which waits for them).
-      const todo = batch.flatMap((x) => x.items.flatMap((item, i) => (x.inSample?.[i] ? [] : [{ x, i }])));
+      const todo: Array<{ x: Extracted; i: number }> = [];
+      for (const { x, from, to } of batch) for (let i = from; i < to; i++) if (!x.inSample?.[i]) todo.push({ x, i });
       const inputs = todo.map(({ x, i }) => x.items[i].input);
       const sequenceTokens = inputs.reduce((n, d) => n + encoder.sequenceLength(d), 0);
       if (inputs.length > 0 && encodeStarted === 0) encodeStarted = Date.now();
@@ -674,24 +688,27 @@ export async function buildIndex(
         let k = 0;
         for (const { x, i } of todo) x.encodings[i] = vectors[k++];
         // The whole batch is compressed at once (one centroid-assignment product).
-        const encs = batch.flatMap((x) => x.encodings as DocEncoding[]); // all filled by now
+        const encs = batch.flatMap(({ x, from, to }) => x.encodings.slice(from, to) as DocEncoding[]); // all filled by now
         const D = encoder.dim;
         const n = encs.reduce((a, e) => a + e.count, 0);
         const rows = new Float32Array(n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
         // Each vector's token id (for the centroid shortlists) and word-start flag (the tokens'
         // spans are not stored: evidence recovers them from a unit's text and these flags).
-        const { tokenIds, wordStarts } = keptTokensOf(encoder, batch.flatMap((x) => x.items), encs, n);
+        const { tokenIds, wordStarts } = keptTokensOf(encoder, batch.flatMap(({ x, from, to }) => x.items.slice(from, to)), encs, n);
         let tokenFirst = n > 0 ? await store.addFloat(rows, n, yieldingMatmul, tokenIds, wordStarts) : store.count;
-        for (const x of batch) {
-          x.file.unitFirst = units.length;
-          x.items.forEach((item, i) => {
+        for (const { x, from, to } of batch) {
+          if (from === 0) x.file.unitFirst = units.length;
+          for (let i = from; i < to; i++) {
+            const item = x.items[i];
             const count = x.encodings[i]!.count;
             const terms = termCounter && (termCounter.add(indexText(item.unit.context, item.unit.segments)), termCounter.counted());
             units.push({ ...item.unit, tokenFirst, tokenCount: count, ...(terms ? { terms } : {}) });
             tokenFirst += count;
             stats.tokensEncoded += count;
-          });
+            x.encodings[i] = undefined;
+          }
+          if (to < x.items.length) continue; // (its next units are in the next batch)
           x.file.unitCount = x.items.length;
           x.encodings = [];
           indexedFiles.push(x.file);
@@ -737,10 +754,16 @@ export async function buildIndex(
       }
       if ('reuse' in x) await reuse(x.reuse, x.now);
       else {
-        pending.push(x);
-        pendingCount += x.items.length;
         if (!inSample) stats.filesEncoded++;
-        if (pendingCount >= batchPassages) await flush();
+        // (a file without units is still committed, in its place)
+        let from = 0;
+        do {
+          const to = Math.min(x.items.length, from + batchPassages - pendingCount);
+          pending.push({ x, from, to });
+          pendingCount += to - from;
+          from = to;
+          if (pendingCount >= batchPassages) await flush();
+        } while (from < x.items.length);
       }
       progress();
     }
