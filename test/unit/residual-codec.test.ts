@@ -251,7 +251,10 @@ describe('residual codec', () => {
     a.decode(0, 200, da);
     u.decode(0, 200, du);
     assert.deepEqual(da, du);
-    await assert.rejects(b.addFloat(pts, 2, jsMatMulT, undefined, new Uint8Array(3)), /3 word-start flags for 2 vectors/);
+    await assert.rejects(new CompressedStoreBuilder(codec, 1).addFloat(pts, 2, jsMatMulT, undefined, new Uint8Array(3)), /3 word-start flags for 2 vectors/);
+    // The frozen store has the builder's residuals (no copy): the builder takes nothing more.
+    await assert.rejects(b.addFloat(pts, 2, jsMatMulT), /used after freeze/);
+    assert.throws(() => b.freeze(), /used after freeze/);
     const c = new CompressedStoreBuilder(codec, 2);
     await c.addFloat(pts.subarray(0, 3 * dim), 3, jsMatMulT);
     assert.equal(c.addFrom(a, 50, 100), 3);
