@@ -96,6 +96,22 @@ describe('segmented index store', () => {
     assert.deepEqual(contentOf(load(dir, saved)), contentOf(plain));
   });
 
+  it('a file split over batches is never split over segments: the spill waits for its last units', async () => {
+    // Two units a file, one a batch: every file's units are committed in two batches, and a spill
+    // may fall due between them.
+    const files = Array.from({ length: 40 }, (_, i) => page(i));
+    const plain = await build(files);
+    const dir = tmpDir();
+    let spills = 0;
+    const spilled = (await buildIndex(ROOT, files, encoder, undefined, {
+      matmul: jsMatMulT, batchPassages: 1, inFlight: 1, spillVectors: 90,
+      spill: (content) => (spills++, writeSpillSegment(dir, content)),
+    })).index;
+    assert.ok(spills >= 3, `segments written during the build: ${spills}`);
+    const saved = saveIndex(dir, spilled); // (throws where a file's units are in two segments)
+    assert.deepEqual(contentOf(load(dir, saved)), contentOf(plain));
+  });
+
   it('a build abandoned after writing segments leaves the saved index as it was; the next save removes them', async () => {
     const dir = tmpDir();
     const files = Array.from({ length: 12 }, (_, i) => page(i));

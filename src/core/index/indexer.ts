@@ -512,10 +512,10 @@ export async function buildIndex(
         out.push(done);
         while (out.length >= inFlight) await out.shift();
       };
-      /** Adds a file's chosen units to the sample's batches, split where a batch fills (as the loop below splits a file). */
+      /** Adds a file's chosen units to the sample's batches, at most a batch's worth at a time (as the loop below adds a file). */
       const addToSample = async (x: Extracted, chosen: number[]): Promise<void> => {
         for (let c = 0; c < chosen.length; ) {
-          const piece = chosen.slice(c, c + batchPassages - batchCount);
+          const piece = chosen.slice(c, c + batchPassages);
           batch.push({ x, chosen: piece });
           batchCount += piece.length;
           c += piece.length;
@@ -596,10 +596,15 @@ export async function buildIndex(
     const indexedFiles: IndexedFile[] = [];
     const units: IndexedUnit[] = [];
     // Files' units that wait for a batch, in file order: a file with more units than a batch
-    // takes is split over several (one 400 KB Markdown file in one batch held ~100k float vectors
-    // several times over in its commit: ~150 MB of the hostile-workspace test's peak RSS).
+    // takes is split over several, batchPassages units at a time (one 400 KB Markdown file in
+    // one batch held ~100k float vectors several times over in its commit: ~150 MB of the
+    // hostile-workspace test's peak RSS). A batch ends after the file that fills it, so it
+    // holds fewer than 2 × batchPassages units, and smaller files are never split.
     let pending: Array<{ x: Extracted; from: number; to: number }> = [];
     let pendingCount = 0;
+    // Whether the last commit ended inside a file (its next units are in the next batch): no
+    // spill then, as a file's units are stored together, in one segment.
+    let midFile = false;
     // Work committed to the new index strictly in file order: copies of unchanged files (ready at
     // once) and encoding batches (ready when their vectors come back). At most `inFlight` batches
     // are with the encoder at a time, and encoded batches not yet committed hold at most
@@ -645,7 +650,7 @@ export async function buildIndex(
     const spillIfFull = (): void => {
       // Parts grow with the build (each at least as large as all before it together), so that a
       // build of any size is a few segments, which compaction's size tiers leave alone.
-      if (!options.spill || spillFailed || !store || store.inMemory < Math.max(options.spillVectors ?? SPILL_VECTORS, store.spilledVectors)) return;
+      if (!options.spill || spillFailed || !store || midFile || store.inMemory < Math.max(options.spillVectors ?? SPILL_VECTORS, store.spilledVectors)) return;
       const partBase = store.count - store.inMemory;
       const at: number[] = [];
       for (let k = spillFrom; k < units.length; k++) if (units[k].tokenFirst >= partBase) at.push(k);
@@ -708,7 +713,8 @@ export async function buildIndex(
             stats.tokensEncoded += count;
             x.encodings[i] = undefined;
           }
-          if (to < x.items.length) continue; // (its next units are in the next batch)
+          midFile = to < x.items.length;
+          if (midFile) continue; // (its next units are in the next batch)
           x.file.unitCount = x.items.length;
           x.encodings = [];
           indexedFiles.push(x.file);
@@ -758,7 +764,7 @@ export async function buildIndex(
         // (a file without units is still committed, in its place)
         let from = 0;
         do {
-          const to = Math.min(x.items.length, from + batchPassages - pendingCount);
+          const to = Math.min(x.items.length, from + batchPassages);
           pending.push({ x, from, to });
           pendingCount += to - from;
           from = to;
