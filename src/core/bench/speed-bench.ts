@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkspaceSearch, defaultModelDir } from '../engine';
+import { hasIndex } from '../index/index-file';
 import { Encoder, type DocInput } from '../model/encoder';
 import { encodeEach } from '../model/worker-encoder';
 import type { SearchOptions } from '../search/searcher';
@@ -138,6 +139,9 @@ async function childBuild(o: BuildInput): Promise<BuildFigures> {
   const openCpuSeconds = cpuSeconds(c0);
   const s = ws.report.stats;
   await ws.dispose();
+  // A save that fails leaves the engine searching from memory (it logs why): the figures would
+  // be of a build that wrote no manifest, and the measuring child would build again, unasked.
+  if (!hasIndex(o.indexDir)) throw new Error(`the build saved no index in ${o.indexDir} (the engine's log above says why)`);
   const after = await rawEncoder(o);
   const raw = before.seconds < after.seconds ? before : after;
   return {
@@ -242,6 +246,7 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
   let t0 = process.hrtime.bigint();
   const ws = await WorkspaceSearch.open(o.wsDir, { modelDir: o.modelDir, indexDir: o.indexDir });
   const coldLoadMs = ms(t0);
+  if (ws.report.stats.filesEncoded > 0) throw new Error(`the saved index did not load: ${ws.report.stats.filesEncoded} files were encoded again, so the cold load measured a build`);
   gc();
   const mem = process.memoryUsage();
   // The first searches pay for lazy set-up (scorer session, BM25 tables): reported apart.
