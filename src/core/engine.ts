@@ -72,6 +72,11 @@ export interface WorkspaceReport {
   skipped: SkippedFile[];
   skippedByReason: Record<string, number>;
   invalidUtf8: string[];
+  /**
+   * Why the index could not be saved to indexDir (a full disk, a folder that cannot be written):
+   * it is searched from memory, and the next start builds it again. Absent when it was saved.
+   */
+  notSaved?: string;
 }
 
 export interface SearchResult {
@@ -437,7 +442,8 @@ async function indexFolder(
       // From now on the saved index: vectors and texts served from its files, not memory.
       index = saveIndex(indexDir, index);
     } catch (e) {
-      log(`index: could not save to ${indexDir}: ${(e as Error).message} (searching without a cache)`);
+      report.notSaved = (e as Error).message ?? String(e);
+      log(`index: could not save to ${indexDir}: ${report.notSaved} (searching from memory; the next start indexes again)`);
     }
   }
   return { index, report };

@@ -354,7 +354,9 @@ export class FolderIndexes {
       entry.state = {
         ...entry.state, status: 'ready', stale: false, files: r.stats.files, passages: r.stats.units,
         skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined, error: undefined,
+        notSaved: r.notSaved,
       };
+      if (r.notSaved !== undefined) this.o.log('warn', `${prefix}the index could not be saved (${r.notSaved}): searching from memory, and the next start indexes this folder again`);
       for (const s of r.skipped.slice(0, 50)) this.o.log('info', `${prefix}skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
       if (r.skipped.length > 50) this.o.log('info', `${prefix}… and ${r.skipped.length - 50} more skipped files`);
     } catch (e) {

@@ -24,6 +24,8 @@ export interface FolderState {
   passages: number;
   skipped: number;
   error?: string;
+  /** The index is searched from memory: it could not be saved, for this reason. */
+  notSaved?: string;
 }
 
 export type IndexSummary =
@@ -31,8 +33,14 @@ export type IndexSummary =
   | { kind: 'idle'; folders: number }
   | { kind: 'indexing'; filesScanned: number; filesTotal?: number; percent?: number; etaSeconds?: number; paused?: true; folder: number; folders: number; name: string }
   | { kind: 'error'; message: string; name: string; folders: number }
-  | { kind: 'stale'; files: number; passages: number; folders: number }
-  | { kind: 'ready'; files: number; passages: number; folders: number };
+  | { kind: 'stale'; files: number; passages: number; folders: number; unsaved?: Unsaved }
+  | { kind: 'ready'; files: number; passages: number; folders: number; unsaved?: Unsaved };
+
+/** A folder whose index could not be saved (the first such folder), and why. */
+export interface Unsaved {
+  name: string;
+  message: string;
+}
 
 export function summarize(states: readonly FolderState[]): IndexSummary {
   const folders = states.length;
@@ -54,8 +62,10 @@ export function summarize(states: readonly FolderState[]): IndexSummary {
   if (states.some((s) => s.status === 'idle')) return { kind: 'idle', folders };
   const files = states.reduce((n, s) => n + s.files, 0);
   const passages = states.reduce((n, s) => n + s.passages, 0);
-  if (states.some((s) => s.stale)) return { kind: 'stale', files, passages, folders };
-  return { kind: 'ready', files, passages, folders };
+  const notSaved = states.find((s) => s.notSaved !== undefined);
+  const unsaved = notSaved ? { unsaved: { name: notSaved.name, message: notSaved.notSaved! } } : {};
+  if (states.some((s) => s.stale)) return { kind: 'stale', files, passages, folders, ...unsaved };
+  return { kind: 'ready', files, passages, folders, ...unsaved };
 }
 
 

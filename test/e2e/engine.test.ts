@@ -346,6 +346,24 @@ describe('WorkspaceSearch directly', () => {
     await encoder.encodeQuery('still usable');
   });
 
+  it('an index folder that cannot be written: the report says why, and searches work from memory', async () => {
+    // A regular file where the index folder should be (a permission error would not stop root).
+    const indexDir = path.join(tmpDir(), 'not-a-folder');
+    fs.writeFileSync(indexDir, 'in the way');
+    const logs: string[] = [];
+    const ws = await WorkspaceSearch.open(FIXTURE, { modelDir: MODEL, indexDir, encoder, log: (m) => logs.push(m) });
+    assert.match(ws.report.notSaved ?? '', /EEXIST|ENOTDIR|not a directory|file already exists/i, JSON.stringify(ws.report.notSaved));
+    assert.ok(logs.some((l) => l.includes('could not save') && l.includes(ws.report.notSaved!)), logs.join('\n'));
+    assert.equal(fs.readFileSync(indexDir, 'utf8'), 'in the way', 'the file in the way is left as it was');
+    const [id, file, sentence] = VERBATIM[0];
+    assertVerbatimFirst(id, file, sentence, await ws.search(asQuery(sentence), { top: 5 }));
+    await ws.dispose();
+    // Saved: no notSaved.
+    const saved = await WorkspaceSearch.open(FIXTURE, { modelDir: MODEL, indexDir: path.join(tmpDir(), 'ix'), encoder });
+    assert.equal(saved.report.notSaved, undefined);
+    await saved.dispose();
+  });
+
   it('evidence reused from the scoring kernel equals evidence from the decoded vectors, in every mode; prepare() changes no result', async () => {
     const indexDir = path.join(tmpDir(), 'ix');
     const ws = await WorkspaceSearch.open(FIXTURE, { modelDir: MODEL, indexDir, encoder });

@@ -16,6 +16,14 @@ test('summarize: none, idle, indexing, error, stale, ready', () => {
 });
 
 
+test('summarize: a folder whose index could not be saved is named, ready or stale', () => {
+  const unsaved = { name: 'b', message: 'ENOSPC: no space left on device' };
+  assert.deepEqual(summarize([folder('a'), folder('b', { notSaved: unsaved.message })]), { kind: 'ready', files: 4, passages: 10, folders: 2, unsaved });
+  assert.deepEqual(summarize([folder('a', { stale: true }), folder('b', { notSaved: unsaved.message })]), { kind: 'stale', files: 4, passages: 10, folders: 2, unsaved });
+  // an error or indexing elsewhere comes first
+  assert.equal(summarize([folder('a', { status: 'error', error: 'x' }), folder('b', { notSaved: unsaved.message })]).kind, 'error');
+});
+
 test('summarize: indexing n/m files when the total is known, and paused', () => {
   assert.deepEqual(summarize([folder('a', { status: 'indexing', filesScanned: 20, filesTotal: 50 })]), { kind: 'indexing', filesScanned: 20, filesTotal: 50, folder: 1, folders: 1, name: 'a' });
   // more files than the previous index had: the total is no longer honest, so only n
