@@ -12,6 +12,10 @@ import { buildIndex, type SourceFile } from '../../src/core/index/indexer';
 import { Encoder } from '../../src/core/model/encoder';
 import { encodeEach, type DocEncoder } from '../../src/core/model/worker-encoder';
 import { jsMatMulT } from '../../src/core/gemm';
+import { loadIndex, saveIndex, writeSpillSegment } from '../../src/core/index/index-file';
+import { tempDirFactory } from '../temp-dirs';
+
+const tmpDir = tempDirFactory('es-batches-');
 
 const page = (i: number, sections: number): string =>
   Array.from({ length: sections }, (_, j) => `## Part ${j} of page ${i}\n\nThe server drains open connections before it stops (${i}.${j}), so requests are not dropped.\n`).join('\n');
@@ -62,6 +66,24 @@ describe('buildIndex batches', () => {
     assert.equal(token, small.index.store.count);
     assert.deepEqual(small.index.store.codec, large.index.store.codec, 'the same sample, so the same codec');
     assert.deepEqual(small.index.store, large.index.store, 'and the same store, vector for vector');
+  });
+
+  it('an update that re-encodes a large file, saved with spills, keeps each file in one segment and reads back', async () => {
+    const sizes = [2, 23, 1, 17, 2];
+    const dir = tmpDir();
+    const o = { batchPassages: 4, matmul: jsMatMulT, trainSampleTokens: 200, spillVectors: 60, spill: (c: Parameters<typeof writeSpillSegment>[1]) => writeSpillSegment(dir, c) };
+    const first = saveIndex(dir, (await buildIndex('/virtual', listing(sizes), encoder, undefined, o)).index);
+    // The 23-section file grows by a section and the 17-section one is edited: both re-encoded.
+    const edited = listing(sizes).map((f, i) => (i === 1 ? { ...f, text: f.text + '\n## One more\n\nA late note on draining.\n', mtimeMs: 2 } : i === 3 ? { ...f, text: f.text.replace('Part 3', 'Part three'), mtimeMs: 2 } : f));
+    const { index, stats } = await buildIndex('/virtual', edited, encoder, first, o);
+    assert.equal(stats.codecTrained, false);
+    assert.equal(stats.filesEncoded, 2);
+    const saved = saveIndex(dir, index); // (throws where a file's units are in two segments)
+    const loaded = loadIndex(dir, { root: '/virtual', model: encoder.fingerprint, dim: encoder.dim });
+    assert.ok('index' in loaded, JSON.stringify(loaded));
+    assert.deepEqual(loaded.index.files.map((f) => [f.path, f.unitCount]), saved.files.map((f) => [f.path, f.unitCount]));
+    assert.equal(loaded.index.files[1].unitCount, 24);
+    assert.deepEqual(loaded.index.units.map((u) => [u.path, u.start, u.end, u.tokenCount]), index.units.map((u) => [u.path, u.start, u.end, u.tokenCount]));
   });
 
   it('the training sample follows the estimate down when a huge listed file is left out', async () => {
