@@ -74,7 +74,7 @@ describe('buildIndex batches', () => {
     const o = { batchPassages: 4, matmul: jsMatMulT, trainSampleTokens: 200, spillVectors: 60, spill: (c: Parameters<typeof writeSpillSegment>[1]) => writeSpillSegment(dir, c) };
     const first = saveIndex(dir, (await buildIndex('/virtual', listing(sizes), encoder, undefined, o)).index);
     // The 23-section file grows by a section and the 17-section one is edited: both re-encoded.
-    const edited = listing(sizes).map((f, i) => (i === 1 ? { ...f, text: f.text + '\n## One more\n\nA late note on draining.\n', mtimeMs: 2 } : i === 3 ? { ...f, text: f.text.replace('Part 3', 'Part three'), mtimeMs: 2 } : f));
+    const edited = listing(sizes).map((f, i) => (i === 1 ? { ...f, text: (f.text ?? '') + '\n## One more\n\nA late note on draining.\n', mtimeMs: 2 } : i === 3 ? { ...f, text: (f.text ?? '').replace('Part 3', 'Part three'), mtimeMs: 2 } : f));
     const { index, stats } = await buildIndex('/virtual', edited, encoder, first, o);
     assert.equal(stats.codecTrained, false);
     assert.equal(stats.filesEncoded, 2);
