@@ -44,24 +44,21 @@ export class IndexStatusBar implements vscode.Disposable {
         item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         break;
       case 'stale':
-      case 'ready':
-        if (s.unsaved) {
-          // (searches work; what the user should know is that the index is not kept)
-          item.text = `$(warning) ${vscode.l10n.t('Evidence: index not saved')}`;
-          item.tooltip = `${vscode.l10n.t('Evidence Search could not save the index of {0}: {1}. Searches work from memory; the folder is indexed again on the next start.', s.unsaved.name, s.unsaved.message)} ${click}`;
-          item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-          break;
-        }
-        if (s.kind === 'ready') {
-          item.text = `$(search) ${vscode.l10n.t('Evidence')}`;
-          item.tooltip = `${s.folders > 1
-            ? vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files of {2} folders.', s.passages, s.files, s.folders)
-            : vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files.', s.passages, s.files)} ${click}`;
-          break;
-        }
         item.text = `$(history) ${vscode.l10n.t('Evidence: stale')}`;
         item.tooltip = `${vscode.l10n.t('Evidence Search: files changed since indexing; refreshing. {0} passages in {1} files.', s.passages, s.files)} ${click}`;
         break;
+      case 'ready':
+        item.text = `$(search) ${vscode.l10n.t('Evidence')}`;
+        item.tooltip = `${s.folders > 1
+          ? vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files of {2} folders.', s.passages, s.files, s.folders)
+          : vscode.l10n.t('Evidence Search: ready. {0} passages in {1} files.', s.passages, s.files)} ${click}`;
+        break;
+    }
+    if ((s.kind === 'ready' || s.kind === 'stale') && s.unsaved) {
+      // Searches work; what the user should know is that the index is not kept.
+      item.text = `$(warning) ${vscode.l10n.t('Evidence: index not saved')}`;
+      item.tooltip = `${vscode.l10n.t('Evidence Search could not save the index of {0}: {1}. Searches work from memory; the folder is indexed again on the next start.', s.unsaved.name, s.unsaved.message)} ${click}`;
+      item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     }
     item.accessibilityInformation = { label: typeof item.tooltip === 'string' ? item.tooltip : item.text };
     item.show();
