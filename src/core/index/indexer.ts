@@ -711,12 +711,11 @@ export async function buildIndex(
             units.push({ ...item.unit, tokenFirst, tokenCount: count, ...(terms ? { terms } : {}) });
             tokenFirst += count;
             stats.tokensEncoded += count;
-            x.encodings[i] = undefined;
+            x.encodings[i] = undefined; // (released as committed, also where a file spans batches)
           }
           midFile = to < x.items.length;
           if (midFile) continue; // (its next units are in the next batch)
           x.file.unitCount = x.items.length;
-          x.encodings = [];
           indexedFiles.push(x.file);
         }
         stats.sequenceTokens += sequenceTokens;
