@@ -43,7 +43,15 @@ export function quantiseColumns(b: Float32Array, n: number, k: number): Int8Colu
 
 /** Computes a · bᵀ for row-major a [m × k] and b [n × k]; the result is row-major [m × n]. */
 export interface MatMulT {
-  multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Float32Array>;
+  /**
+   * `into` (optional, at least m · n long): where the product may be written, the result then a
+   * view of it — callers use the returned array either way — so that a caller multiplying batch
+   * after batch reuses one array. The bytes of typed arrays made in JavaScript count toward V8's
+   * old-generation limit until the next full collection (onnxruntime's own output arrays do not):
+   * a fresh product array a batch kept the indexing thread in back-to-back full collections, whose
+   * marking threads took CPU from the encoder (see indexer.ts).
+   */
+  multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, into?: Float32Array): Promise<Float32Array>;
   /** For each row of a, the index of the row of b with the largest dot product (first on ties). */
   argmaxT?(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Int32Array>;
   /** The same by 8-bit products: each row of a quantised on its own scale, b by quantiseColumns. */
@@ -59,6 +67,9 @@ export class OrtGemm implements MatMulT {
   ) {}
   /** The int8 tensor of the last columns used (the centroids of one codec, reused batch after batch). */
   private columns?: { of: Int8Columns; tensor: Tensor };
+  /** argmaxInt8T's quantised rows, kept from call to call (see MatMulT.multiplyT's `into`), and whether a call is using them. */
+  private quantised?: Uint8Array;
+  private quantisedBusy = false;
 
   static async create(threads = 1): Promise<OrtGemm> {
     const ort: Ort = require('onnxruntime-node');
@@ -76,7 +87,10 @@ export class OrtGemm implements MatMulT {
     // Each row on its own scale (its argmax does not depend on it), offset by 128 into uint8:
     // round(x) + 128 as (x + 128.5) | 0 (x + 128.5 > 0), ~3× faster than Math.round and Math.max
     // here (on the main thread, for every vector searched exactly).
-    const q = new Uint8Array(m * k);
+    const own = !this.quantisedBusy;
+    if (own && (this.quantised?.length ?? 0) < m * k) this.quantised = new Uint8Array(m * k);
+    const q = own ? this.quantised!.subarray(0, m * k) : new Uint8Array(m * k);
+    if (own) this.quantisedBusy = true;
     for (let i = 0, o = 0; i < m; i++, o += k) {
       let max = 0;
       for (let d = o; d < o + k; d++) {
@@ -88,9 +102,14 @@ export class OrtGemm implements MatMulT {
       for (let d = o; d < o + k; d++) q[d] = (a[d] * s + 128.5) | 0;
     }
     if (this.columns?.of !== b) this.columns = { of: b, tensor: new this.ort.Tensor('int8', b.data, [k, b.n]) };
-    const out = await this.int8ArgmaxSession.run({
-      a: new this.ort.Tensor('uint8', q, [m, k]), b: this.columns.tensor, azp: new this.ort.Tensor('uint8', Uint8Array.of(128), []),
-    });
+    let out;
+    try {
+      out = await this.int8ArgmaxSession.run({
+        a: new this.ort.Tensor('uint8', q, [m, k]), b: this.columns.tensor, azp: new this.ort.Tensor('uint8', Uint8Array.of(128), []),
+      });
+    } finally {
+      if (own) this.quantisedBusy = false;
+    }
     return Int32Array.from(out.i.data as BigInt64Array, (v) => Number(v));
   }
 
@@ -103,12 +122,13 @@ export class OrtGemm implements MatMulT {
     return Int32Array.from(out.i.data as BigInt64Array, (v) => Number(v));
   }
 
-  async multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Promise<Float32Array> {
-    if (m === 0 || n === 0) return new Float32Array(m * n);
+  async multiplyT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, into?: Float32Array): Promise<Float32Array> {
+    if (m === 0 || n === 0) return into ? into.subarray(0, 0) : new Float32Array(0);
     const qt: Tensor = new this.ort.Tensor('float32', a.subarray(0, m * k), [m, k]);
     const dt: Tensor = new this.ort.Tensor('float32', b.subarray(0, n * k), [n, k]);
     const out = await this.session.run({ q: qt, d: dt });
-    return out.s.data as Float32Array;
+    // (onnxruntime's own output array does not count toward V8's limit: copied into `into`, or handed over)
+    return copyInto(out.s.data as Float32Array, into);
   }
 
   async dispose(): Promise<void> {
@@ -132,9 +152,17 @@ export function multiplyTSync(a: Float32Array, m: number, b: Float32Array, n: nu
   return out;
 }
 
+/** `product` itself, or copied into `into` (which must be long enough) and returned as a view of it. */
+export function copyInto(product: Float32Array, into?: Float32Array): Float32Array {
+  if (!into) return product;
+  if (into.length < product.length) throw new RangeError(`multiplyT: an output array of ${into.length} for a product of ${product.length}`);
+  into.set(product);
+  return into.subarray(0, product.length);
+}
+
 /** The same product in plain JavaScript: for tests and tiny inputs. */
 export const jsMatMulT: MatMulT = {
-  async multiplyT(a, m, b, n, k) {
-    return multiplyTSync(a, m, b, n, k);
+  async multiplyT(a, m, b, n, k, into) {
+    return copyInto(multiplyTSync(a, m, b, n, k), into);
   },
 };

@@ -38,6 +38,33 @@ describe('8-bit nearest centroids', () => {
     await gemm.dispose();
   });
 
+  it('calls at once give the answers of calls one at a time (the quantised rows are kept from call to call)', async () => {
+    const r = mulberry32(11);
+    const dim = 32;
+    const cols = quantiseColumns(unitRows(r, 64, dim), 64, dim);
+    const batches = [300, 5, 120, 300].map((m) => ({ m, rows: unitRows(r, m, dim) }));
+    const oneByOne: Int32Array[] = [];
+    for (const b of batches) oneByOne.push(await gemm.argmaxInt8T(b.rows, b.m, cols));
+    const atOnce = await Promise.all(batches.map((b) => gemm.argmaxInt8T(b.rows, b.m, cols)));
+    assert.deepEqual(atOnce, oneByOne);
+  });
+
+  it('multiplyT writes into a given array and returns a view of it, for onnxruntime and plain JavaScript alike', async () => {
+    const r = mulberry32(12);
+    const a = unitRows(r, 5, 16);
+    const b = unitRows(r, 3, 16);
+    const plain = await gemm.multiplyT(a, 5, b, 3, 16);
+    for (const mm of [gemm, jsMatMulT]) {
+      const into = new Float32Array(20).fill(-9);
+      const got = await mm.multiplyT(a, 5, b, 3, 16, into);
+      assert.equal(got.buffer, into.buffer);
+      assert.equal(got.length, 15);
+      for (let i = 0; i < 15; i++) assert.ok(Math.abs(got[i] - plain[i]) < 1e-6);
+      assert.equal(into[15], -9, 'nothing past the product');
+      await assert.rejects(mm.multiplyT(a, 5, b, 3, 16, new Float32Array(14)), /output array of 14/);
+    }
+  });
+
   it('quantiseColumns transposes and scales the largest magnitude to 127', () => {
     const q = quantiseColumns(Float32Array.of(0.5, -1, 0.25, 0), 2, 2);
     assert.deepEqual(Array.from(q.data), [64, 32, -127, 0]); // column d holds every row's coordinate d

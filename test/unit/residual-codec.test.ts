@@ -270,4 +270,23 @@ describe('residual codec', () => {
     const other = { ...codec };
     assert.throws(() => new CompressedStoreBuilder(other).addFrom(a, 0, 1), /same codec/);
   });
+
+  it('the store builder takes one addFloat at a time (its rotated rows are one array, reused), each as if alone', async () => {
+    const dim = 8;
+    const pts = clusteredRows(8, 200, dim, 10);
+    const codec = await trainCodec(pts, 200, dim, { k: 16, iterations: 4, seed: 1, matmul: jsMatMulT, trainedOnTokens: 200 });
+    const b = new CompressedStoreBuilder(codec, 1);
+    const first = b.addFloat(pts, 120, jsMatMulT);
+    await assert.rejects(b.addFloat(pts.subarray(120 * dim), 80, jsMatMulT), /one call at a time/);
+    assert.equal(await first, 0);
+    // A smaller call after a larger one (the array is reused, not cut down), then a larger one.
+    assert.equal(await b.addFloat(pts.subarray(120 * dim), 30, jsMatMulT), 120);
+    assert.equal(await b.addFloat(pts.subarray(150 * dim), 50, jsMatMulT), 150);
+    const whole = new CompressedStoreBuilder(codec, 1);
+    await whole.addFloat(pts, 200, jsMatMulT);
+    const [got, want] = [b.freeze(), whole.freeze()];
+    assert.deepEqual(got.centroidIds, want.centroidIds);
+    assert.deepEqual(got.norms, want.norms);
+    assert.deepEqual(got.raw(0, 200).residuals, want.raw(0, 200).residuals);
+  });
 });

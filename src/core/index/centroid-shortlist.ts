@@ -79,6 +79,8 @@ export interface ShortlistStats {
 
 export class CentroidShortlist {
   private readonly tokens = new Map<number, TokenCentroids>();
+  /** The rows searched exactly, gathered: one array from call to call (see MatMulT.multiplyT's `into`). */
+  private gathered = new Float32Array(0);
   readonly stats: ShortlistStats = { listed: 0, exact: 0, compared: 0 };
   private active = false;
   private readonly usable: boolean;
@@ -162,7 +164,8 @@ export class CentroidShortlist {
       this.stats.listed += listed.length - rejected;
     }
     if (searched.length > 0) {
-      const found = await exact(gather(rows, D, searched), searched.length);
+      if (this.gathered.length < searched.length * D) this.gathered = new Float32Array(Math.max(searched.length * D, 2 * this.gathered.length));
+      const found = await exact(gather(rows, D, searched, this.gathered), searched.length);
       // In row order, after the call's listed rows: the same calls in the same order give the
       // same lists and the same assignment.
       searched.forEach((i, r) => {
@@ -194,11 +197,10 @@ export class CentroidShortlist {
   }
 }
 
-/** Rows `which` of `rows`, contiguous. */
-function gather(rows: Float32Array, dim: number, which: readonly number[]): Float32Array {
-  const out = new Float32Array(which.length * dim);
-  which.forEach((i, r) => out.set(rows.subarray(i * dim, (i + 1) * dim), r * dim));
-  return out;
+/** Rows `which` of `rows`, contiguous, at the start of `into`. */
+function gather(rows: Float32Array, dim: number, which: readonly number[], into: Float32Array): Float32Array {
+  which.forEach((i, r) => into.set(rows.subarray(i * dim, (i + 1) * dim), r * dim));
+  return into.subarray(0, which.length * dim);
 }
 
 /** For each of the k unit-norm centroids, its m nearest other centroids (largest dot product first). */
@@ -208,7 +210,9 @@ export async function nearestNeighbours(centroids: Float32Array, k: number, dim:
   if (M <= 0) return out.fill(0);
   const bestV = new Float32Array(M);
   const bestC = new Int32Array(M);
-  const BLOCK = 512;
+  // (the indexer's products yield every 256 rows: a block of that many comes back as onnxruntime
+  // made it, not copied into an array of 512 × k floats a block, see MatMulT.multiplyT)
+  const BLOCK = 256;
   for (let c0 = 0; c0 < k; c0 += BLOCK) {
     const rows = Math.min(BLOCK, k - c0);
     const s = await matmul.multiplyT(centroids.subarray(c0 * dim, (c0 + rows) * dim), rows, centroids, k, dim);

@@ -171,7 +171,6 @@ export class CompressedStoreBuilder {
   private norms: Uint8Array;
   private residuals: Uint8Array;
   private readonly rowBytes: number;
-  private readonly capacity: number;
   /** Vectors in the new in-memory part. */
   private added = 0;
   /** Parts already written out by spill(), after the base's, with their ids and lengths. */
@@ -185,6 +184,9 @@ export class CompressedStoreBuilder {
   private frozen = false;
   /** addFloat's assignment and residual coding in WebAssembly (made on first use). */
   private kernel: IndexingKernel | undefined;
+  /** addFloat's rotated rows, and whether a call is under way (its arrays are the builder's). */
+  private rotated = new Float32Array(0);
+  private adding = false;
 
   /**
    * `neighbours`: the codec's centroid neighbour graph, when the caller computed it already (a
@@ -193,7 +195,6 @@ export class CompressedStoreBuilder {
   constructor(readonly codec: ResidualCodec, capacity = 4096, readonly base?: CompressedTokenStore, private readonly neighbours?: Int32Array) {
     if (base && base.codec !== codec) throw new Error('the base store must have the same codec');
     this.rowBytes = residualBytes(codec.dim);
-    this.capacity = capacity;
     this.centroidIds = new Uint16Array(capacity);
     this.norms = new Uint8Array(capacity);
     this.residuals = new Uint8Array(capacity * this.rowBytes);
@@ -240,8 +241,20 @@ export class CompressedStoreBuilder {
     this.notFrozen();
     if (wordStarts && wordStarts.length !== n) throw new Error(`addFloat: ${wordStarts.length} word-start flags for ${n} vectors`);
     const { codec } = this;
-    // Into the codec's coordinates: rows of vectors · rotationᵀ.
-    const rotated = await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim);
+    // Into the codec's coordinates: rows of vectors · rotationᵀ, into an array kept from call to
+    // call (see MatMulT.multiplyT's `into`; nothing of it is kept past the call).
+    if (this.adding) throw new Error('CompressedStoreBuilder.addFloat: one call at a time');
+    this.adding = true;
+    try {
+      if (this.rotated.length < n * codec.dim) this.rotated = new Float32Array(Math.max(n * codec.dim, 2 * this.rotated.length));
+      return await this.addRotated(await matmul.multiplyT(vectors, n, codec.rotation, codec.dim, codec.dim, this.rotated), n, matmul, tokenIds, wordStarts);
+    } finally {
+      this.adding = false;
+    }
+  }
+
+  private async addRotated(rotated: Float32Array, n: number, matmul: MatMulT, tokenIds?: ArrayLike<number>, wordStarts?: Uint8Array): Promise<number> {
+    const { codec } = this;
     const exact = (rows: Float32Array, m: number): Promise<Int32Array> => nearestCentroidsFast(rows, m, codec.centroids, codec.k, codec.dim, matmul);
     this.kernel ??= new IndexingKernel(codec, SHORTLIST_NEIGHBOURS);
     this.kernel.loadRows(rotated, n);
@@ -308,10 +321,10 @@ export class CompressedStoreBuilder {
     });
     this.spilled.push({ part: { kind: 'segment', count: n, segment }, centroidIds: this.centroidIds.slice(0, n), norms: this.norms.slice(0, n) });
     this.spilledCount += n;
+    // The next part reuses the arrays, grown as they are: the segment is on disk (read back from
+    // there), and the part's ids and lengths were copied above (fresh arrays regrown by doubling
+    // after each spill counted toward V8's limit, see MatMulT.multiplyT).
     this.added = 0;
-    this.centroidIds = new Uint16Array(this.capacity);
-    this.norms = new Uint8Array(this.capacity);
-    this.residuals = new Uint8Array(this.capacity * this.rowBytes);
     return { segment, local: units.map((_, k) => k) };
   }
 

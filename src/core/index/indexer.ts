@@ -439,8 +439,18 @@ export async function buildIndex(
   // the encoder sat idle through most of the training (3 to 8 s of the 10k speed workspace's
   // build, by a CPU profile of both threads).
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  const inChunks = async <T extends Int32Array | Float32Array>(a: Float32Array, m: number, k: number, perRow: number, make: (n: number) => T, run: (rows: Float32Array, n: number) => Promise<T>): Promise<T> => {
-    const out = make(m * perRow);
+  // A product of one chunk comes back as onnxruntime made it: copied into an array of our own it
+  // counted toward V8's limit (see MatMulT.multiplyT), as the neighbour graph's 512-row blocks
+  // did, 256 MB of them at 8192 centroids.
+  const inChunks = async <T extends Int32Array | Float32Array>(a: Float32Array, m: number, k: number, perRow: number, make: (n: number) => T, run: (rows: Float32Array, n: number) => Promise<T>, into?: T): Promise<T> => {
+    if (!into && m <= CHUNK_ROWS) {
+      if (ended) return stopped();
+      const out = await run(a.subarray(0, m * k), m);
+      await turn();
+      return out;
+    }
+    if (into && into.length < m * perRow) throw new RangeError(`an output array of ${into.length} for a product of ${m * perRow}`);
+    const out = into ? (into.subarray(0, m * perRow) as T) : make(m * perRow);
     for (let r = 0; r < m; r += CHUNK_ROWS) {
       if (ended) return stopped();
       const rows = Math.min(CHUNK_ROWS, m - r);
@@ -450,7 +460,7 @@ export async function buildIndex(
     return out;
   };
   const yieldingMatmul: MatMulT = {
-    multiplyT: (a, m, b, n, k) => inChunks(a, m, k, n, (len) => new Float32Array(len), (rows, r) => matmul.multiplyT(rows, r, b, n, k)),
+    multiplyT: (a, m, b, n, k, into) => inChunks(a, m, k, n, (len) => new Float32Array(len), (rows, r) => matmul.multiplyT(rows, r, b, n, k), into),
     argmaxT: matmul.argmaxT && ((a, m, b, n, k) => inChunks(a, m, k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxT!(rows, r, b, n, k))),
     argmaxInt8T: matmul.argmaxInt8T && ((a, m, b) => inChunks(a, m, b.k, 1, (len) => new Int32Array(len), (rows, r) => matmul.argmaxInt8T!(rows, r, b))),
   };
@@ -676,6 +686,19 @@ export async function buildIndex(
       await settle(inFlight);
     };
 
+    // Arrays made batch after batch on this thread slow the encoder. The bytes of typed arrays
+    // made in JavaScript count toward V8's old-generation limit until the next full collection,
+    // and this thread's heap is small, so every ~10–20 MB of them set off one; their marking runs
+    // on V8's helper threads, which took CPU from the encoder's thread on this 2-core machine.
+    // On the 10k speed workspace's build: 1.41 GB of typed arrays made here (each batch's rows,
+    // their rotation, the rows searched exactly, the neighbour graph's blocks), 76–87 full
+    // collections. Now the batch's rows, rotation and gathered rows are arrays kept from batch
+    // to batch, and single-chunk products are onnxruntime's own arrays (which do not count):
+    // 0.28 GB, 52–66 collections. With V8's helper threads off (--single-threaded-gc) the
+    // encoder had run as fast in the build as alone.
+    // The batches' float rows: one array, grown as needed (commits run one at a time, and
+    // addFloat keeps nothing of its input).
+    let batchRows = new Float32Array(0);
     const flush = async (): Promise<void> => {
       await gate();
       const batch = pending;
@@ -696,7 +719,8 @@ export async function buildIndex(
         const encs = batch.flatMap(({ x, from, to }) => x.encodings.slice(from, to) as DocEncoding[]); // all filled by now
         const D = encoder.dim;
         const n = encs.reduce((a, e) => a + e.count, 0);
-        const rows = new Float32Array(n * D);
+        if (batchRows.length < n * D) batchRows = new Float32Array(Math.max(n * D, 2 * batchRows.length));
+        const rows = batchRows.subarray(0, n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
         // Each vector's token id (for the centroid shortlists) and word-start flag (the tokens'
         // spans are not stored: evidence recovers them from a unit's text and these flags).
