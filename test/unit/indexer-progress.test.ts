@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { defaultModelDir } from '../../src/core/engine';
 import { buildIndex, type IndexProgress, type SourceFile } from '../../src/core/index/indexer';
 import { formatProgress } from '../../src/core/index/progress-text';
-import { Encoder } from '../../src/core/model/encoder';
-import { BackgroundEncoder } from '../../src/core/model/worker-encoder';
+import { Encoder, type DocEncoding } from '../../src/core/model/encoder';
+import { BackgroundEncoder, type DocEncoder } from '../../src/core/model/worker-encoder';
 
 const page = (i: number, extra = ''): string =>
   `# Page ${i}\n\nThe server drains open connections before it stops, so requests are not dropped (${i}).${extra}\n\n## Caching ${i}\n\nResponses are cached for ten minutes unless the header says otherwise.\n`;
@@ -104,13 +104,32 @@ describe('buildIndex progress and the size+mtime shortcut', () => {
     assert.equal(e.stats.filesEncoded, 0);
   });
 
-  it('encoding on the worker builds the same index as encoding in-thread', async () => {
+  it('encoding on the worker builds the same index as encoding in-thread, and hands every encoding back once', async () => {
     const d = disk(8);
     const inThread = await buildIndex('/virtual', listing(d), encoder, undefined, { batchPassages: 3 });
     const bg = new BackgroundEncoder(encoder, { useWorker: true });
+    // Each encoding is released once, after its commit: one released early would have its buffer
+    // go back to the worker (detached here), and the index would not be the in-thread one.
+    let made = 0;
+    let twice = 0;
+    const released = new Set<DocEncoding>();
+    const spy: DocEncoder = {
+      encodeDocs: async (docs) => {
+        const r = await bg.encodeDocs(docs);
+        made += r.length;
+        return r;
+      },
+      release: (encs) => {
+        for (const e of encs) (released.has(e) ? twice++ : released.add(e));
+        bg.release(encs);
+      },
+    };
     try {
-      const onWorker = await buildIndex('/virtual', listing(d), encoder, undefined, { batchPassages: 3, docEncoder: bg, inFlight: 3 });
+      const onWorker = await buildIndex('/virtual', listing(d), encoder, undefined, { batchPassages: 3, docEncoder: spy, inFlight: 3 });
       assert.equal(bg.mode, 'worker');
+      assert.ok(made > 0);
+      assert.equal(released.size, made, 'every encoding released');
+      assert.equal(twice, 0, 'none released twice');
       assert.deepEqual(onWorker.index.files, inThread.index.files);
       assert.deepEqual(onWorker.index.units, inThread.index.units);
       assert.deepEqual(onWorker.index.store, inThread.index.store);

@@ -55,6 +55,53 @@ describe('encoding on a worker thread', () => {
     await assert.rejects(worker.encodeDocs(inputs), /disposed/);
   });
 
+  it('a request\'s vectors share one buffer, handed back to the worker once all are released, and reused with the same vectors', async () => {
+    const expected = await encodeEach(encoder, inputs);
+    const worker = await WorkerEncoder.start(encoder);
+    try {
+      const first = await worker.encodeDocs(inputs);
+      sameEncodings(first, expected);
+      const buffer = first[0].vectors.buffer;
+      assert.ok(first.every((e) => e.vectors.buffer === buffer), 'one buffer a request');
+      const size = buffer.byteLength;
+      // All but one released (one twice): the buffer stays here, every vector still readable.
+      worker.release(first.slice(1));
+      worker.release(first.slice(1));
+      assert.equal(buffer.byteLength, size);
+      sameEncodings(first, expected);
+      // The last one: the buffer goes back to the worker (detached here).
+      worker.release(first.slice(0, 1));
+      assert.equal(buffer.byteLength, 0);
+      worker.release(first); // (again: ignored)
+      // The next requests' vectors are right, in the reused buffer or a new one.
+      for (let round = 0; round < 3; round++) {
+        const again = await worker.encodeDocs(inputs);
+        sameEncodings(again, expected);
+        worker.release(again);
+      }
+      // Encodings it did not make are ignored.
+      const own = await encodeEach(encoder, inputs.slice(0, 2));
+      worker.release(own);
+      assert.ok(own[0].vectors.buffer.byteLength > 0);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('Encoder.encodeDocs puts all vectors in one slab when asked, as consecutive views in input order', async () => {
+    const expected = await encoder.encodeDocs(inputs);
+    let asked = -1;
+    const got = await encoder.encodeDocs(inputs, (floats) => new Float32Array((asked = floats) + 7).subarray(3, 3 + floats));
+    sameEncodings(got, expected);
+    assert.equal(asked, expected.reduce((n, e) => n + e.count * encoder.dim, 0));
+    let at = 3;
+    for (const e of got) {
+      assert.equal(e.vectors.byteOffset, at * 4);
+      at += e.count * encoder.dim;
+    }
+    await assert.rejects(encoder.encodeDocs(inputs, (floats) => new Float32Array(floats - 1)), /slab of/);
+  });
+
   it('a worker started with a model batch of 32 gives the vectors of one encodeDocs call', async () => {
     const worker = await WorkerEncoder.start(encoder, { batchSize: 32 });
     try {

@@ -195,10 +195,28 @@ export class Encoder {
     return { vectors: out, count: L, realCount: real.length };
   }
 
-  /** Encodes passages in length-sorted batches; results are in input order. */
-  async encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]> {
+  /**
+   * Encodes passages in length-sorted batches; results are in input order. `slab`, when given,
+   * makes one array for all the results' vectors (given their total length in floats): each
+   * result's vectors are then a view of it, in input order (the encoding worker hands such arrays
+   * back and forth, see encode-worker.ts).
+   */
+  async encodeDocs(docs: readonly DocInput[], slab?: (floats: number) => Float32Array): Promise<DocEncoding[]> {
     const results: DocEncoding[] = new Array(docs.length);
     const seqs = docs.map((d) => this.docSequence(d));
+    const D = this.dim;
+    let slabAt: number[] | undefined;
+    let slabArray: Float32Array | undefined;
+    if (slab) {
+      slabAt = [];
+      let floats = 0;
+      for (const s of seqs) {
+        slabAt.push(floats);
+        for (let t = 0; t < s.ids.length; t++) if (!this.punct[s.ids[t]]) floats += D;
+      }
+      slabArray = slab(floats);
+      if (slabArray.length < floats) throw new RangeError(`encodeDocs: a slab of ${slabArray.length} floats for ${floats}`);
+    }
     const order = seqs.map((s, i) => i).sort((a, b) => seqs[a].ids.length - seqs[b].ids.length || a - b);
     for (let b = 0; b < order.length; b += this.batchSize) {
       const batch = order.slice(b, b + this.batchSize);
@@ -213,10 +231,9 @@ export class Encoder {
         }
       });
       const out = await this.run(ids, mask, batch.length, L);
-      const D = this.dim;
       batch.forEach((di, r) => {
         const { positions, starts, ends } = this.kept(seqs[di]);
-        const vectors = new Float32Array(positions.length * D);
+        const vectors = slabArray ? slabArray.subarray(slabAt![di], slabAt![di] + positions.length * D) : new Float32Array(positions.length * D);
         positions.forEach((t, k) => vectors.set(out.subarray((r * L + t) * D, (r * L + t + 1) * D), k * D));
         results[di] = { vectors, count: positions.length, starts, ends };
       });

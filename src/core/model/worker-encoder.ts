@@ -22,6 +22,12 @@ export interface DocEncoder {
   encodeDocs(docs: readonly DocInput[]): Promise<DocEncoding[]>;
   /** Told that encoding is about to start (a worker may start loading its model now). */
   prepare?(): void;
+  /**
+   * Told that the caller is done with these encodings (it keeps no view of their vectors): their
+   * memory may be reused — a worker's buffers go back to it (see encode-worker.ts). Optional;
+   * encodings it did not make are ignored.
+   */
+  release?(encodings: readonly DocEncoding[]): void;
 }
 
 /** Set to 0 to encode on the caller's thread (comparisons, debugging). */
@@ -71,6 +77,10 @@ export class WorkerEncoder implements DocEncoder {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: DocEncoding[]) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
+  /** The worker's buffers that results came in, with how many of their encodings are not yet released. */
+  private readonly buffers = new Map<ArrayBufferLike, number>();
+  /** Encodings released already (a second release must not hand a buffer back early). */
+  private readonly released = new WeakSet<DocEncoding>();
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: { id: number; results?: DocEncoding[]; error?: string }) => {
@@ -78,7 +88,10 @@ export class WorkerEncoder implements DocEncoder {
       if (!p) return; // a request abandoned by terminate()
       this.pending.delete(msg.id);
       if (msg.error !== undefined) p.reject(new Error(msg.error));
-      else p.resolve(msg.results!);
+      else {
+        for (const r of msg.results!) this.buffers.set(r.vectors.buffer, (this.buffers.get(r.vectors.buffer) ?? 0) + 1);
+        p.resolve(msg.results!);
+      }
       this.updateRef();
     });
     const fail = (e: Error): void => {
@@ -135,6 +148,22 @@ export class WorkerEncoder implements DocEncoder {
     });
   }
 
+  /** Hands each buffer back to the worker once all its encodings are released (DocEncoder.release). */
+  release(encodings: readonly DocEncoding[]): void {
+    for (const e of encodings) {
+      const buffer = e.vectors.buffer;
+      const left = this.buffers.get(buffer);
+      if (left === undefined || this.released.has(e)) continue;
+      this.released.add(e);
+      if (left > 1) {
+        this.buffers.set(buffer, left - 1);
+        continue;
+      }
+      this.buffers.delete(buffer);
+      if (!this.failure) this.worker.postMessage({ reuse: buffer }, [buffer as ArrayBuffer]);
+    }
+  }
+
   get busy(): boolean {
     return this.pending.size > 0;
   }
@@ -149,6 +178,7 @@ export class WorkerEncoder implements DocEncoder {
     this.failure ??= new WorkerFailed('encoding worker disposed');
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
+    this.buffers.clear();
     await this.worker.terminate();
   }
 }
@@ -173,6 +203,8 @@ export interface BackgroundEncoderOptions {
  */
 export class BackgroundEncoder implements DocEncoder {
   private worker: Promise<WorkerEncoder | undefined> | undefined;
+  /** The workers whose encodings may still be released (one, unless one was stopped while idle). */
+  private readonly made = new Set<WorkerEncoder>();
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private inThread: boolean;
   private disposed = false;
@@ -205,6 +237,7 @@ export class BackgroundEncoder implements DocEncoder {
     if (!w) return encodeEach(this.encoder, docs);
     this.clearIdle();
     try {
+      this.made.add(w);
       return await w.encodeDocs(docs);
     } catch (e) {
       if (!(e instanceof WorkerFailed) || this.disposed) throw e;
@@ -213,6 +246,10 @@ export class BackgroundEncoder implements DocEncoder {
     } finally {
       if (!w.busy) this.armIdle();
     }
+  }
+
+  release(encodings: readonly DocEncoding[]): void {
+    for (const w of this.made) w.release(encodings);
   }
 
   private startWorker(): Promise<WorkerEncoder | undefined> {
@@ -248,7 +285,9 @@ export class BackgroundEncoder implements DocEncoder {
     this.clearIdle();
     const w = this.worker;
     this.worker = undefined;
-    if (w) await (await w)?.dispose();
+    const stopped = await w;
+    if (stopped) this.made.delete(stopped);
+    await stopped?.dispose();
   }
 
   async dispose(): Promise<void> {
