@@ -77,8 +77,12 @@ export class WorkerEncoder implements DocEncoder {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: DocEncoding[]) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
-  /** The worker's buffers that results came in, with how many of their encodings are not yet released. */
-  private readonly buffers = new Map<ArrayBufferLike, number>();
+  /**
+   * The worker's buffers that results came in, with how many of their encodings are not yet
+   * released. Weak: the encodings of a build that was cancelled are never released, and must not
+   * be kept alive here (the extension's worker serves build after build).
+   */
+  private buffers = new WeakMap<ArrayBufferLike, number>();
   /** Encodings released already (a second release must not hand a buffer back early). */
   private readonly released = new WeakSet<DocEncoding>();
 
@@ -178,7 +182,7 @@ export class WorkerEncoder implements DocEncoder {
     this.failure ??= new WorkerFailed('encoding worker disposed');
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
-    this.buffers.clear();
+    this.buffers = new WeakMap();
     await this.worker.terminate();
   }
 }
