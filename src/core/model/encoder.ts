@@ -204,15 +204,17 @@ export class Encoder {
   async encodeDocs(docs: readonly DocInput[], slab?: (floats: number) => Float32Array): Promise<DocEncoding[]> {
     const results: DocEncoding[] = new Array(docs.length);
     const seqs = docs.map((d) => this.docSequence(d));
+    // Each passage's kept tokens, known before the model runs: the slab's size and offsets.
+    const kept = seqs.map((s) => this.kept(s));
     const D = this.dim;
     let slabAt: number[] | undefined;
     let slabArray: Float32Array | undefined;
     if (slab) {
       slabAt = [];
       let floats = 0;
-      for (const s of seqs) {
+      for (const k of kept) {
         slabAt.push(floats);
-        for (let t = 0; t < s.ids.length; t++) if (!this.punct[s.ids[t]]) floats += D;
+        floats += k.positions.length * D;
       }
       slabArray = slab(floats);
       if (slabArray.length < floats) throw new RangeError(`encodeDocs: a slab of ${slabArray.length} floats for ${floats}`);
@@ -232,7 +234,7 @@ export class Encoder {
       });
       const out = await this.run(ids, mask, batch.length, L);
       batch.forEach((di, r) => {
-        const { positions, starts, ends } = this.kept(seqs[di]);
+        const { positions, starts, ends } = kept[di];
         const vectors = slabArray ? slabArray.subarray(slabAt![di], slabAt![di] + positions.length * D) : new Float32Array(positions.length * D);
         positions.forEach((t, k) => vectors.set(out.subarray((r * L + t) * D, (r * L + t + 1) * D), k * D));
         results[di] = { vectors, count: positions.length, starts, ends };
