@@ -207,8 +207,8 @@ export interface BackgroundEncoderOptions {
  */
 export class BackgroundEncoder implements DocEncoder {
   private worker: Promise<WorkerEncoder | undefined> | undefined;
-  /** The workers whose encodings may still be released (one, unless one was stopped while idle). */
-  private readonly made = new Set<WorkerEncoder>();
+  /** The worker that encoded the last batch: its encodings are released to it (a stopped one's are not). */
+  private encodedBy: WorkerEncoder | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private inThread: boolean;
   private disposed = false;
@@ -241,7 +241,7 @@ export class BackgroundEncoder implements DocEncoder {
     if (!w) return encodeEach(this.encoder, docs);
     this.clearIdle();
     try {
-      this.made.add(w);
+      this.encodedBy = w;
       return await w.encodeDocs(docs);
     } catch (e) {
       if (!(e instanceof WorkerFailed) || this.disposed) throw e;
@@ -253,7 +253,7 @@ export class BackgroundEncoder implements DocEncoder {
   }
 
   release(encodings: readonly DocEncoding[]): void {
-    for (const w of this.made) w.release(encodings);
+    this.encodedBy?.release(encodings);
   }
 
   private startWorker(): Promise<WorkerEncoder | undefined> {
@@ -290,7 +290,7 @@ export class BackgroundEncoder implements DocEncoder {
     const w = this.worker;
     this.worker = undefined;
     const stopped = await w;
-    if (stopped) this.made.delete(stopped);
+    if (stopped === this.encodedBy) this.encodedBy = undefined;
     await stopped?.dispose();
   }
 
