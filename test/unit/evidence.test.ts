@@ -321,4 +321,31 @@ describe('evidenceSentences', () => {
     const [, b] = at(text, 'requests.');
     assert.deepEqual(show(text, evidenceSentences(text, a, b, tokens, 0.5)), ['It waits for requests.']);
   });
+  it('gives the same sentences for tokens in text order (one sweep) as in any order, tokens across sentence ends and empty ones included', () => {
+    // The definition, every sentence against every token.
+    const reference = (tokens: EvidenceToken[], threshold: number): Array<[number, number]> => {
+      const scored = sentenceSpans(text, 0, text.length).map(([a, b]) => {
+        const inside = tokens.filter((t) => t.start >= a && t.end <= b);
+        return { a, b, mean: inside.length ? inside.reduce((s, t) => s + t.p, 0) / inside.length : 0 };
+      });
+      const picked = scored.filter((s) => s.mean >= threshold);
+      const best = scored.reduce((x, y) => (y.mean > x.mean ? y : x));
+      if (best.mean > 0 && !picked.includes(best)) picked.push(best);
+      return picked.map((s) => [s.a, s.b] as [number, number]).sort((x, y) => x[0] - y[0]);
+    };
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 300; trial++) {
+      const tokens: EvidenceToken[] = [];
+      for (let k = 0, n = Math.floor(random() * 30); k < n; k++) {
+        const start = Math.floor(random() * text.length);
+        tokens.push({ start, end: Math.min(text.length, start + Math.floor(random() * 8)), p: random() });
+      }
+      const sorted = [...tokens].sort((x, y) => x.start - y.start);
+      for (const threshold of [0.3, 0.6]) {
+        assert.deepEqual(evidenceSentences(text, 0, text.length, sorted, threshold), reference(sorted, threshold), `trial ${trial}, in order`);
+        assert.deepEqual(evidenceSentences(text, 0, text.length, tokens, threshold), reference(tokens, threshold), `trial ${trial}, any order`);
+      }
+    }
+  });
 });

@@ -109,10 +109,18 @@ export function sentenceSpans(text: string, start: number, end: number): Array<[
  */
 export function evidenceSentences(text: string, regionStart: number, regionEnd: number, tokens: readonly EvidenceToken[], threshold: number): Array<[number, number]> {
   const sents = sentenceSpans(text, regionStart, regionEnd);
+  // Tokens come in text order (a unit's vectors): one sweep, the sentences being in order too.
+  // Otherwise (a caller's own list) every sentence looks at every token.
+  let inOrder = true;
+  for (let k = 1; k < tokens.length && inOrder; k++) inOrder = tokens[k].start >= tokens[k - 1].start;
+  let from = 0;
   const scored = sents.map(([a, b]) => {
     let sum = 0;
     let n = 0;
-    for (const t of tokens) {
+    if (inOrder) while (from < tokens.length && tokens[from].start < a) from++;
+    for (let k = inOrder ? from : 0; k < tokens.length; k++) {
+      const t = tokens[k];
+      if (inOrder && t.start > b) break;
       if (t.start >= a && t.end <= b) {
         sum += t.p;
         n++;
