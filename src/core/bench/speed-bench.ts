@@ -204,6 +204,9 @@ async function rawEncoder(o: BuildInput): Promise<{ passages: number; tokens: nu
 // ---------------------------------------------------------------------------------------------
 // Child: cold load, memory, query latency, re-index after one edit, on an existing index.
 
+/** Times each mode asks every question in the latency measurement (spelled differently each time). */
+const MEASURE_PASSES = 2;
+
 interface MeasureInput {
   wsDir: string;
   indexDir: string;
@@ -225,6 +228,7 @@ export interface MeasureFigures {
   indexReused: boolean;
   rssAfterLoadBytes: number;
   heapAfterLoadBytes: number;
+  /** After every question asked once, in the default mode. */
   rssAfterQueriesBytes: number;
   firstQueryMs: { hybrid: number; lexical: number };
   latency: Record<'hybrid' | 'hybridNoEvidence' | 'lexical' | 'dense', Latency>;
@@ -258,8 +262,13 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
   const firstLexical = ms(t0);
   await ws.search('another warm up question', { top: 10, mode: 'dense' });
 
-  // Each mode gets its own spelling of every question (trailing spaces, which the tokenizer
-  // drops) so that the searcher's query-encoding cache never answers: encoding is included.
+  // Memory after every question asked once, in the default mode, of the WorkspaceSearch opened
+  // above (before the others are opened: freed memory is not always given back to the system).
+  for (const q of o.queries) await ws.search(q, { top: 10 });
+  const rssAfterQueriesBytes = process.memoryUsage().rss;
+
+  // Each pass spells every question anew (trailing spaces, which the tokenizer drops) so that
+  // the searcher's query-encoding cache never answers: encoding is included.
   // Only the default mode draws evidence: the searcher keeps the token spans of units it showed
   // recently, and a second evidence-drawing mode on the same question would find its results'
   // spans there and understate the evidence overhead of a question asked once.
@@ -269,18 +278,46 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
     ['lexical', { top: 10, mode: 'lexical', evidence: false }],
     ['dense', { top: 10, mode: 'dense', evidence: false }],
   ];
-  // Interleaved: for each question every mode runs once, in a rotating order, so that the load
-  // of other jobs on the machine drifts over all modes alike and the ratios stay fair.
-  const times = new Map(configs.map(([name]) => [name, [] as number[]]));
-  for (const [qi, q] of o.queries.entries()) {
-    for (let k = 0; k < configs.length; k++) {
-      const c = (qi + k) % configs.length;
-      const [name, opts] = configs[c];
-      const t = process.hrtime.bigint();
-      await ws.search(q + ' '.repeat(c + 1), opts);
-      times.get(name)!.push(ms(t));
+  // One WorkspaceSearch a mode, on the same index and model (all opened anew, not the one
+  // opened above): each keeps its own verified file texts, token spans and query encodings, so
+  // that no mode finds in its caches what another mode's search of the same question put there.
+  // With one WorkspaceSearch for all modes, whichever of evidence on and off asked a question
+  // second found its results' files verified already (64 files are kept): with the order below,
+  // the paired evidence overhead at 10k was 1.04–1.08 in three runs, and 1.09–1.12 in three with
+  // the two modes' places swapped (1.04–1.07 against 1.05–1.08 with no files kept).
+  const searchers: WorkspaceSearch[] = [];
+  for (let c = 0; c < configs.length; c++) {
+    const other = await WorkspaceSearch.open(o.wsDir, { modelDir: o.modelDir, indexDir: o.indexDir, encoder: ws.encoder });
+    await other.search('how do I warm up the search engine before the first real question', configs[c][1]);
+    await other.search('another warm up question', configs[c][1]);
+    searchers.push(other);
+  }
+  // Interleaved: each step runs every mode once, in a rotating order, so that the load of other
+  // jobs on the machine drifts over all modes alike and the ratios stay fair. Within a step the
+  // modes ask different questions (mode c the one `stride` · c further on), because a search
+  // right after another mode's search of the same question finds its candidates, lists and token
+  // rows in the CPU's caches: when each step asked one question, evidence off ran right after
+  // evidence on in three steps of four, and the paired evidence overhead at 10k came out
+  // 1.04–1.12 in that order and 0.98–1.02 with the two modes' places swapped (six runs each).
+  // The second pass reverses which mode asks a question first. A user's question is asked once.
+  const n = o.queries.length;
+  const stride = Math.max(1, Math.floor(n / configs.length));
+  const times = new Map(configs.map(([name]) => [name, new Array<number>(MEASURE_PASSES * n)]));
+  for (let pass = 0; pass < MEASURE_PASSES; pass++) {
+    for (let step = 0; step < n; step++) {
+      for (let k = 0; k < configs.length; k++) {
+        const c = (step + k) % configs.length;
+        const slot = pass % 2 === 0 ? c : configs.length - 1 - c;
+        const qi = (step + slot * stride) % n;
+        const [name, opts] = configs[c];
+        const t = process.hrtime.bigint();
+        await searchers[c].search(o.queries[qi] + ' '.repeat(1 + pass), opts);
+        times.get(name)![pass * n + qi] = ms(t);
+      }
     }
   }
+  for (const other of searchers) await other.dispose();
+  gc();
   const lat = Object.fromEntries([...times].map(([name, xs]) => [name, latency(xs)])) as MeasureFigures['latency'];
   // Each question with and without evidence, paired: steadier than the ratio of the two p50s,
   // which other jobs' load moves by a few percent between runs.
@@ -293,7 +330,6 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
     await ws.encoder.encodeQuery(q);
     enc.push(ms(t));
   }
-  const rssAfterQueriesBytes = process.memoryUsage().rss;
 
   // Re-opening with the model already loaded (what a file-save refresh does): no change, one
   // edited file, and the edit undone (which also leaves the cached index as it was).
@@ -432,7 +468,7 @@ async function benchSize(o: MainOptions, n: number, paragraphs: string[], allQue
     build = { ...b, cached: false };
     fs.writeFileSync(buildFile, JSON.stringify(b));
   }
-  log(`${label(n)}: measuring load, memory, ${queries.length} questions × 4 modes, re-index`);
+  log(`${label(n)}: measuring load, memory, ${queries.length} questions × 4 modes × ${MEASURE_PASSES} passes, re-index`);
   const editFile = relPathOfFile(Math.floor(fileCount(n) / 2));
   const measure = await runChild<MeasureFigures>('measure', { wsDir, indexDir, modelDir: o.modelDir, queries, editFile } satisfies MeasureInput);
   const indexBytes = dirBytes(indexDir);
@@ -447,7 +483,7 @@ function table(results: SizeResult[]): string {
   const lat = (l: Latency): string => (l.p50 < 10 ? `${f2(l.p50)} / ${f2(l.p95)}` : `${f1(l.p50)} / ${f1(l.p95)}`);
   const rows: Array<[string, (r: SizeResult) => string]> = [
     ['passages (units) / files / token vectors', (r) => `${r.build.units} / ${r.files} / ${r.build.tokens}`],
-    ['questions per mode', (r) => String(r.queries)],
+    [`questions per mode (each asked ${MEASURE_PASSES} times, spelled differently)`, (r) => String(r.queries)],
     ['indexing throughput, token vectors/s (open on an empty index, wall)', (r) => f0(r.build.indexTokensPerSecond) + (r.build.cached ? '*' : '')],
     ['raw encoder throughput on the same text, token vectors/s (one passage a run over the workspace, or 10k of its passages; the faster of a run before and one after the build)', (r) => f0(r.build.rawTokensPerSecond) + (r.build.cached ? '*' : '')],
     ['raw encoder before / after the build, token vectors/s', (r) => (r.build.rawBeforeAfter ? r.build.rawBeforeAfter.map(f0).join(' / ') : '–') + (r.build.cached ? '*' : '')],
@@ -467,7 +503,7 @@ function table(results: SizeResult[]): string {
     ['index on disk, MB', (r) => f1(r.indexBytes / 2 ** 20)],
     ['**bytes per token vector on disk**', (r) => f1(r.bytesPerToken)],
     ['RSS after load, MB (heap MB)', (r) => `${mb(r.measure.rssAfterLoadBytes)} (${mb(r.measure.heapAfterLoadBytes)})`],
-    ['RSS after the queries, MB', (r) => mb(r.measure.rssAfterQueriesBytes)],
+    ['RSS after every question asked once (default mode), MB', (r) => mb(r.measure.rssAfterQueriesBytes)],
     ['cold load, ms (fresh process: model, index, scan; no change)', (r) => f0(r.measure.coldLoadMs) + (r.measure.indexReused ? '' : ' (index rebuilt!)')],
     ['re-open, no change, model loaded, ms', (r) => f0(r.measure.reopenNoChangeMs)],
     ['re-index after editing one file, ms (files encoded)', (r) => `${f0(r.measure.reindexOneEditMs)} (${r.measure.reindexFilesEncoded})`],
@@ -490,7 +526,7 @@ async function main(argv: string[]): Promise<void> {
   const cpus = os.cpus();
   const header = [
     `bench:speed — ${new Date().toISOString()}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
-    `model ${path.basename(o.modelDir)}; workspaces of N Markdown passages from ${o.corpusDir}; questions from ${path.basename(o.queriesFile)}, top 10, modes interleaved per question, query encoding included (each mode spells the questions differently so the query cache never answers)`,
+    `model ${path.basename(o.modelDir)}; workspaces of N Markdown passages from ${o.corpusDir}; questions from ${path.basename(o.queriesFile)}, top 10, modes interleaved (each step every mode once, each on a different question), two passes, one WorkspaceSearch a mode, query encoding included (each pass spells the questions differently so the query cache never answers)`,
   ];
   const cachedNote = results.some((r) => r.build.cached)
     ? `\n\n\\* indexing figures from the run that built the cached index (${results.filter((r) => r.build.cached).map((r) => `${label(r.passages)}: ${r.build.measuredAt}`).join(', ')}); --rebuild measures them again`
