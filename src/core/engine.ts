@@ -262,11 +262,11 @@ export class WorkspaceSearch {
       // on a slow or remote file system).
       const unchecked = [...new Set(hits.map((h) => h.unit.path))].filter((p) => !states.has(p));
       const checked = Promise.all(unchecked.map((p) => this.checkFile(p)));
-      // While the thread pool stats and reads the files, the shown passages' token spans (from
-      // the index alone) are recovered for their evidence (~80 µs a passage not seen lately),
-      // instead of after the wait: the same work, done where the thread would otherwise wait.
-      // (10k, evidence on / off paired: 1.01–1.03 instead of 1.05 in one process toggling it;
-      // the speed bench's runs, one process each, gave 1.07–1.11 either way.)
+      // While the thread pool stats and reads the files, the shown passages' token spans are read
+      // from their segments for their evidence. (Little of it overlaps: each check's steps — stat,
+      // open, read, close — wait for this thread in between. When the spans were recovered from
+      // the passages' texts here, ~0.5–0.6 ms a question at 10k, the wait for the checks grew by
+      // about as much.)
       if (options.evidence !== false && round === 0) this.searcher.warmSpans(hits.slice(0, top).map((h) => h.unit));
       (await checked).forEach((s, k) => states.set(unchecked[k], s));
       const dropped = hits.filter((h) => states.get(h.unit.path)!.state === 'deleted').length;

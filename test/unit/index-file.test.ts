@@ -305,15 +305,15 @@ describe('saveIndex / loadIndex', () => {
     }
   });
 
-  it('a segment of an earlier layout (with stored token spans, without word-start flags) is refused with a reason that names it', () => {
-    for (const [magic, what] of [['ESSEG003', 'with stored token spans'], ['ESSEG004', 'with stored token spans'], ['ESSEG005', 'without word-start flags']]) {
+  it('a segment of an earlier layout (with unpacked token spans, without word-start flags, without stored spans) is refused with a reason that names it', () => {
+    for (const [magic, what] of [['ESSEG003', 'with unpacked token spans'], ['ESSEG004', 'with unpacked token spans'], ['ESSEG005', 'without word-start flags'], ['ESSEG006', 'without stored token spans']]) {
       const dir = tmpDir();
       const ix = makeIndex();
       saveIndex(dir, ix);
       // The same bytes with an older magic, checksummed again, as if that version had written them.
       const tf = tokensFile(dir);
       const body = fs.readFileSync(tf);
-      assert.equal(body.subarray(-8).toString('latin1'), 'ESSEG006');
+      assert.equal(body.subarray(-8).toString('latin1'), 'ESSEG007');
       body.write(magic, body.length - 8, 'latin1');
       rewrite(tf, body);
       const metaPath = path.join(dir, 'index.json');

@@ -1,14 +1,16 @@
-// The index stores no token spans, only each vector's word-start flag (Encoder.keptTokens):
-// evidence recovers a unit's spans from the words of its text (unit-spans.ts), or by tokenising
-// the text again where the words and flags disagree. Evidence only widens tokens to words and
-// tests them against sentences, so what must hold is: for every unit of an indexed workspace —
-// the fixture workspace's Markdown and code comments, long passages split into windows, comment
-// blocks whose text skips the comment markers (non-contiguous file offsets), text with characters
-// the tokenizer drops inside words, long runs without spaces, symbols, emoji, CJK, accents — in
-// memory and read back from a saved index, the words give every vector the word its exact token
-// span widens to (or that exact span, for a token that is no word), hence the same evidence
-// ranges and sentences; the words are used, not the tokeniser, except on a text the scan cannot
-// follow; and a unit whose text does not give back its token count gets no highlights, reported once.
+// Each unit's token spans are stored, packed, with its text (span-code.ts), and each vector's
+// word-start flag (Encoder.keptTokens) with the vectors. Where a unit has no stored spans,
+// evidence recovers them from the words of its text (unit-spans.ts), or by tokenising the text
+// again where the words and flags disagree. Evidence only widens tokens to words and tests them
+// against sentences, so what must hold is: for every unit of an indexed workspace — the fixture
+// workspace's Markdown and code comments, long passages split into windows, comment blocks
+// whose text skips the comment markers (non-contiguous file offsets), text with characters the
+// tokenizer drops inside words, long runs without spaces, symbols, emoji, CJK, accents — in
+// memory, read back from a saved index and after compaction, the stored spans are the exact
+// ones, and the words give every vector the word its exact token span widens to (or that exact
+// span, for a token that is no word), hence the same evidence ranges and sentences; the words
+// are used, not the tokeniser, except on a text the scan cannot follow; and a unit without
+// stored spans whose text does not give back its token count gets no highlights, reported once.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +22,7 @@ import { Encoder, type DocEncoding, type TokenSpans } from '../../src/core/model
 import { jsMatMulT } from '../../src/core/gemm';
 import { loadIndex, saveIndex } from '../../src/core/index/index-file';
 import { StoredUnit } from '../../src/core/index/stored-unit';
+import { compact } from '../../src/core/index/compaction';
 import { WORD_START_BIT } from '../../src/core/index/compressed-store';
 import { unitSpans, wordSpans } from '../../src/core/index/unit-spans';
 import { PreTokenizerWordScanner } from '../../src/core/model/pre-tokenizer-words';
@@ -101,6 +104,12 @@ function assertSameEvidence(text: string, start: number, end: number, exact: Tok
   }
 }
 
+/** The unit as if its segment stored no spans (a StoredUnit's text read now). */
+function withoutSpans(u: IndexedUnit): IndexedUnit {
+  const { path: p, start, end, kind, language, context, segments, tokenFirst, tokenCount } = u;
+  return { path: p, start, end, kind, language, context, segments, tokenFirst, tokenCount };
+}
+
 function fixtureFiles(): SourceFile[] {
   const out: SourceFile[] = [];
   const walk = (dir: string): void => {
@@ -114,7 +123,7 @@ function fixtureFiles(): SourceFile[] {
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-describe('token spans recomputed from a unit\'s text', () => {
+describe('token spans, stored or recovered from a unit\'s text', () => {
   let encoder: Encoder;
   before(async () => {
     encoder = await Encoder.load(defaultModelDir());
@@ -123,15 +132,25 @@ describe('token spans recomputed from a unit\'s text', () => {
     await encoder.dispose();
   });
 
-  it('come from the words of every unit of an indexed workspace, and give the highlights its exact spans give (in memory and read back from the segments)', async () => {
+  it('are stored exact, and come from the words of every unit of an indexed workspace where none are stored, giving the highlights its exact spans give (in memory, read back from the segments, and compacted)', async () => {
     const files = [...fixtureFiles(), ...longFiles(), ...unicodeFiles(), ...unfollowableFiles()];
     const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
+    const expect = { root: ROOT, model: encoder.fingerprint, dim: encoder.dim };
     const dir = tmpDir();
     saveIndex(dir, built);
-    const r = loadIndex(dir, { root: ROOT, model: encoder.fingerprint, dim: encoder.dim });
+    const r = loadIndex(dir, expect);
     assert.ok('index' in r, JSON.stringify(r));
     const loaded = r.index;
     assert.ok(loaded.units.every((u) => u instanceof StoredUnit), 'loaded units read their text from their segment');
+    // Compacted (every vector and unit copied into a new part) and saved again: the spans are
+    // copied from the segment they were in.
+    const compacted = compact(loaded.store, loaded.units, 0);
+    const dir2 = tmpDir();
+    saveIndex(dir2, { ...loaded, ...compacted });
+    const r2 = loadIndex(dir2, expect);
+    assert.ok('index' in r2, JSON.stringify(r2));
+    const rewritten = r2.index;
+    assert.ok(rewritten.units.every((u) => u instanceof StoredUnit && !loaded.units.some((l) => (l as StoredUnit).segment === u.segment)), 'in new segments');
 
     // What the indexer encoded, unit by unit: the files extracted and windowed again, and encoded.
     const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p).map((x, k, all) => ({ ...x, windows: all.length, window: k }))));
@@ -150,12 +169,15 @@ describe('token spans recomputed from a unit\'s text', () => {
       const where = `${it.unit.path} [${it.unit.start}, ${it.unit.end}) window ${it.window + 1} of ${it.windows}`;
       const text = files.find((f) => f.path === it.unit.path)!.text!;
       const flags = encoder.keptTokens(it.input).wordStarts;
-      for (const ix of [built, loaded]) {
-        const u = ix.units[k];
-        assert.deepEqual([u.path, u.start, u.end, u.tokenCount], [it.unit.path, it.unit.start, it.unit.end, e.count], where);
-        // The index holds each vector's word-start flag.
-        assert.deepEqual(Array.from({ length: u.tokenCount }, (_, v) => (ix.store.startsWord(u.tokenFirst + v) ? 1 : 0)), [...flags], `${where}: flags`);
-        // Tokenising the text again still gives the exact spans (the way left where the words fail).
+      for (const ix of [built, loaded, rewritten]) {
+        const stored = ix.units[k];
+        assert.deepEqual([stored.path, stored.start, stored.end, stored.tokenCount], [it.unit.path, it.unit.start, it.unit.end, e.count], where);
+        // The index holds each vector's word-start flag, and the exact spans of every unit.
+        assert.deepEqual(Array.from({ length: stored.tokenCount }, (_, v) => (ix.store.startsWord(stored.tokenFirst + v) ? 1 : 0)), [...flags], `${where}: flags`);
+        assert.ok(stored.spans, `${where}: spans stored`);
+        assert.deepEqual(unitSpans(encoder, stored, ix.store.norms), { starts: e.starts, ends: e.ends }, `${where}: stored spans`);
+        // Without them: tokenising the text again still gives the exact spans (the way left where the words fail).
+        const u = withoutSpans(stored);
         assert.deepEqual(unitSpans(encoder, u), { starts: e.starts, ends: e.ends }, where);
         const words = wordSpans(encoder, u, ix.store.norms);
         if (unfollowable.has(u.path)) {
@@ -177,7 +199,7 @@ describe('token spans recomputed from a unit\'s text', () => {
       }
     }
     // The fixture exercises what it is meant to.
-    assert.equal(byWords, 2 * (items.length - items.filter((x) => unfollowable.has(x.unit.path)).length));
+    assert.equal(byWords, 3 * (items.length - items.filter((x) => unfollowable.has(x.unit.path)).length));
     assert.ok(nonPlainVectors > 100, `vectors whose word is wider than their token: ${nonPlainVectors}`);
     assert.ok(windows >= 10, `windows of long passages: ${windows}`);
     assert.deepEqual([...commentWindows].sort(), ['scripts/long.py', 'src/block.ts', 'src/long.ts'], 'windows of comment blocks, each of several lines');
@@ -231,56 +253,61 @@ describe('token spans recomputed from a unit\'s text', () => {
     }
   });
 
-  it('give the same highlights as the spans encodeDocs gave, through the searcher', async () => {
+  it('give the same highlights as the spans encodeDocs gave, through the searcher, stored or recovered from the words', async () => {
     const files = [...longFiles().slice(0, 3), ...unicodeFiles()];
-    const index = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
+    const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
     const text = new Map(files.map((f) => [f.path, f.text!]));
-    const searcher = new Searcher(encoder, index, (p) => text.get(p)!);
     const items = files.flatMap((f) => extractPassages(f.path, f.text!).flatMap((p) => unitsForPassage(encoder, p)));
-    let highlighted = 0;
-    // Each unit's spans are recovered once, from its words (its text is never tokenised again),
-    // then served from the searcher's cache of shown units.
-    let scans = 0;
-    let retokenised = 0;
-    const scan = PreTokenizerWordScanner.prototype.scan;
-    PreTokenizerWordScanner.prototype.scan = function (this: PreTokenizerWordScanner, t: string) {
-      scans++;
-      return scan.call(this, t);
-    };
-    const keptSpans = encoder.keptSpans;
-    encoder.keptSpans = (d) => {
-      retokenised++;
-      return keptSpans.call(encoder, d);
-    };
-    for (const query of ['how does the server drain connections before it stops', 'exponential backoff for uploads']) {
-      const q = await encoder.encodeQuery(query);
-      for (const [k, u] of index.units.entries()) {
-        const [e] = await encoder.encodeDocs([items[k].input]);
-        for (const granularity of ['token', 'sentence'] as const) {
-          const want = pickEvidence(encoder, text.get(u.path)!, u.start, u.end, scoreTokens(encoder, q, index.store, u.tokenFirst, e), 0.3, granularity);
-          assert.deepEqual(await searcher.evidence(q, u, 0.3, granularity), want, `${u.path} [${u.start}, ${u.end}) ${granularity}: ${query}`);
-          if (want.length > 0) highlighted++;
+    for (const stored of [true, false]) {
+      const index = stored ? built : { ...built, units: built.units.map(withoutSpans) };
+      const searcher = new Searcher(encoder, index, (p) => text.get(p)!);
+      let highlighted = 0;
+      // Stored spans are read, never recovered; without them each unit's spans are recovered
+      // once, from its words (its text is never tokenised again), then served from the
+      // searcher's cache of shown units.
+      let scans = 0;
+      let retokenised = 0;
+      const scan = PreTokenizerWordScanner.prototype.scan;
+      PreTokenizerWordScanner.prototype.scan = function (this: PreTokenizerWordScanner, t: string) {
+        scans++;
+        return scan.call(this, t);
+      };
+      const keptSpans = encoder.keptSpans;
+      encoder.keptSpans = (d) => {
+        retokenised++;
+        return keptSpans.call(encoder, d);
+      };
+      for (const query of ['how does the server drain connections before it stops', 'exponential backoff for uploads']) {
+        const q = await encoder.encodeQuery(query);
+        for (const [k, u] of index.units.entries()) {
+          const [e] = await encoder.encodeDocs([items[k].input]);
+          for (const granularity of ['token', 'sentence'] as const) {
+            const want = pickEvidence(encoder, text.get(u.path)!, u.start, u.end, scoreTokens(encoder, q, index.store, u.tokenFirst, e), 0.3, granularity);
+            assert.deepEqual(await searcher.evidence(q, u, 0.3, granularity), want, `${u.path} [${u.start}, ${u.end}) ${granularity}: ${query}`);
+            if (want.length > 0) highlighted++;
+          }
         }
       }
+      encoder.keptSpans = keptSpans;
+      PreTokenizerWordScanner.prototype.scan = scan;
+      assert.ok(highlighted > 10, `units with highlights: ${highlighted}`);
+      assert.ok(index.units.length < 256, 'all units fit the cache');
+      assert.equal(scans, stored ? 0 : index.units.length, 'spans recovered once a unit without stored ones, 2 questions × 2 granularities asked');
+      assert.equal(retokenised, 0, 'no unit\'s text tokenised again');
+      await searcher.dispose();
     }
-    encoder.keptSpans = keptSpans;
-    PreTokenizerWordScanner.prototype.scan = scan;
-    assert.ok(highlighted > 10, `units with highlights: ${highlighted}`);
-    assert.ok(index.units.length < 256, 'all units fit the cache');
-    assert.equal(scans, index.units.length, 'spans recovered once a unit, 2 questions × 2 granularities asked');
-    assert.equal(retokenised, 0, 'no unit\'s text tokenised again');
-    await searcher.dispose();
   });
 
-  it('a unit whose text does not give back its token count gets no highlights, and is reported once', async () => {
+  it('a unit without stored spans whose text does not give back its token count gets no highlights, and is reported once', async () => {
     const files: SourceFile[] = [
       { path: 'docs/a.md', text: '# Shutdown\n\nThe server drains open connections before it stops.\n' },
       { path: 'docs/b.md', text: '# Uploads\n\nFailed uploads are retried three times with exponential backoff.\n' },
     ];
     const built = (await buildIndex(ROOT, files, encoder, undefined, { matmul: jsMatMulT })).index;
-    // Unit 0 as if its text had changed under it (or been cut inside a word): one word more.
+    // Unit 0 without stored spans, as if its text had changed under it (or been cut inside a
+    // word): one word more.
     const u0 = built.units[0];
-    const changed: IndexedUnit = { ...u0, segments: u0.segments.map((s) => ({ ...s, text: s.text.replace('open', 'open idle') })) };
+    const changed: IndexedUnit = { ...withoutSpans(u0), segments: u0.segments.map((s) => ({ ...s, text: s.text.replace('open', 'open idle') })) };
     const index: WorkspaceIndex = { ...built, units: [changed, ...built.units.slice(1)] };
     const spans = unitSpans(encoder, changed);
     assert.ok('reason' in spans && new RegExp(`^docs/a\\.md \\[${u0.start}, ${u0.end}\\) has ${u0.tokenCount} token vectors but its text gives ${u0.tokenCount + 1} tokens$`).test(spans.reason), JSON.stringify(spans));

@@ -2,8 +2,9 @@
 // uint16 centroid id, one byte of residual length (7 bits) and word-start flag (the top bit,
 // WORD_START_BIT), and residualBytes(dim) bytes of codes (37 at dim 128) — 40 bytes a vector at
 // dim 128. The codec (centroids and bucket tables) is shared by all vectors. No file spans: only
-// the ~10 results shown need them, and evidence recovers a unit's spans from the words of its
-// text, which the flags tell its vectors' share of (unit-spans.ts).
+// the ~10 results shown need them, and they are stored with the units' texts (span-code.ts);
+// for a unit without them, evidence recovers them from the words of its text, which the flags
+// tell its vectors' share of (unit-spans.ts).
 //
 // The vectors are a sequence of parts (one per segment of the index, index-file.ts): a part
 // either holds its arrays in memory (vectors just encoded, not saved yet) or reads residuals
@@ -23,7 +24,8 @@ import type { IndexedUnit } from './workspace-index';
 /**
  * The top bit of a vector's length byte: its token starts a word of its passage (the first kept
  * token of a BERT pre-tokenizer word; Encoder.keptTokens). Evidence recovers the vectors'
- * file spans from the words of the unit's text with it (unit-spans.ts); decoding ignores it (the
+ * file spans from the words of the unit's text with it where a unit has no stored spans
+ * (unit-spans.ts); decoding ignores it (the
  * codec's lengths take the low 7 bits, residual-codec.ts).
  */
 export const WORD_START_BIT = 0x80;

@@ -25,6 +25,7 @@ import { OrtGemm, type MatMulT } from '../gemm';
 import { mulberry32 } from '../bench/metrics';
 import { CompressedStoreBuilder } from './compressed-store';
 import { compact, compactionStart } from './compaction';
+import { packSpans } from './span-code';
 import { StoredUnit, relocateUnit } from './stored-unit';
 import type { Segment, SegmentContent } from './segment-file';
 import { centroidCountForSample, emptyCodec, fittedPoints, trainCodec, type ResidualCodec } from './residual-codec';
@@ -213,8 +214,8 @@ export function unitsForPassage(encoder: Encoder, p: Passage): Array<{ unit: Pas
   // continuation: characters the tokenizer drops, like a zero-width space, leave gaps inside a
   // word), so a window never splits a word and widened highlights stay inside their unit. In a
   // run without gaps longer than a window (a URL, minified code) any word start will do, so that
-  // a window tokenises alone as it does in its passage: evidence recovers a unit's token spans
-  // from its own text alone (unit-spans.ts).
+  // a window tokenises alone as it does in its passage: evidence recovers the token spans of a
+  // unit without stored ones from its own text alone (unit-spans.ts).
   const startsWord = (t: number): boolean => !encoder.tokenizer.continuesWord(tok.ids[t]);
   const out: Array<{ unit: Passage; input: DocInput }> = [];
   for (let w = 0, e = 0; w < n; w = e) {
@@ -246,23 +247,27 @@ type UnitItem = { unit: Passage; input: DocInput };
 
 /**
  * The token ids and word-start flags of the units' vectors (Encoder.keptTokens), concatenated in
- * unit order. A unit whose encoding is not one vector a kept token (a stand-in encoder's) gets
- * no flags — its evidence then tokenises its text again (unit-spans.ts) — and the batch no token
+ * unit order, and each unit's vectors' file spans, packed for its segment (span-code.ts). A unit
+ * whose encoding is not one vector a kept token (a stand-in encoder's) gets no flags and no
+ * spans — its evidence then tokenises its text again (unit-spans.ts) — and the batch no token
  * ids, which only means exact centroid assignment.
  */
-function keptTokensOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): { tokenIds: Int32Array | undefined; wordStarts: Uint8Array } {
+function keptTokensOf(encoder: Encoder, items: readonly UnitItem[], encodings: readonly DocEncoding[], n: number): { tokenIds: Int32Array | undefined; wordStarts: Uint8Array; spans: Array<Uint8Array | undefined> } {
   let tokenIds: Int32Array | undefined = new Int32Array(n);
   const wordStarts = new Uint8Array(n);
+  const spans: Array<Uint8Array | undefined> = [];
   for (let k = 0, at = 0; k < items.length; at += encodings[k++].count) {
     const kept = encoder.keptTokens(items[k].input);
     if (kept.ids.length === encodings[k].count) {
       tokenIds?.set(kept.ids, at);
       wordStarts.set(kept.wordStarts, at);
+      spans.push(packSpans(kept.spans, items[k].unit.start));
     } else {
       tokenIds = undefined;
+      spans.push(undefined);
     }
   }
-  return { tokenIds, wordStarts };
+  return { tokenIds, wordStarts, spans };
 }
 /**
  * A file read and extracted for encoding; each item's encoding once encoded (the training
@@ -725,17 +730,19 @@ export async function buildIndex(
         if (batchRows.length < n * D) batchRows = new Float32Array(Math.max(n * D, 2 * batchRows.length));
         const rows = batchRows.subarray(0, n * D);
         for (let e = 0, at = 0; e < encs.length; at += encs[e++].count) rows.set(encs[e].vectors.subarray(0, encs[e].count * D), at * D);
-        // Each vector's token id (for the centroid shortlists) and word-start flag (the tokens'
-        // spans are not stored: evidence recovers them from a unit's text and these flags).
-        const { tokenIds, wordStarts } = keptTokensOf(encoder, batch.flatMap(({ x, from, to }) => x.items.slice(from, to)), encs, n);
-        let tokenFirst = n > 0 ? await store.addFloat(rows, n, yieldingMatmul, tokenIds, wordStarts) : store.count;
+        // Each vector's token id (for the centroid shortlists) and word-start flag, and each
+        // unit's spans (for evidence, stored with the unit's text).
+        const kept = keptTokensOf(encoder, batch.flatMap(({ x, from, to }) => x.items.slice(from, to)), encs, n);
+        let tokenFirst = n > 0 ? await store.addFloat(rows, n, yieldingMatmul, kept.tokenIds, kept.wordStarts) : store.count;
+        let u = 0;
         for (const { x, from, to } of batch) {
           if (from === 0) x.file.unitFirst = units.length;
           for (let i = from; i < to; i++) {
             const item = x.items[i];
             const count = x.encodings[i]!.count;
             const terms = termCounter && (termCounter.add(indexText(item.unit.context, item.unit.segments)), termCounter.counted());
-            units.push({ ...item.unit, tokenFirst, tokenCount: count, ...(terms ? { terms } : {}) });
+            const spans = kept.spans[u++];
+            units.push({ ...item.unit, tokenFirst, tokenCount: count, ...(terms ? { terms } : {}), ...(spans ? { spans } : {}) });
             tokenFirst += count;
             stats.tokensEncoded += count;
             x.encodings[i] = undefined; // (released as committed, also where a file spans batches)

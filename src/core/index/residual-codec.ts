@@ -13,8 +13,8 @@
 // - each axis has its own Lloyd–Max quantiser (cutoffs halfway between bucket values, a bucket
 //   decoding to the mean of its training residuals), not equal-mass buckets: error −23 %;
 // - the codes take 37 bytes at 128 dimensions, the 32 of 2 bits a dimension plus the 5 a token's
-//   text span used to take (spans are recovered from the text and the word-start flags when
-//   evidence is shown): with the above, 0.951 and error 0.0100.
+//   text span used to take beside it (spans are now stored packed with the units' texts, about
+//   2 bytes a vector, span-code.ts): with the above, 0.951 and error 0.0100.
 // Everything the codec stores lives in its rotated coordinates: dot products are unchanged as
 // long as the query is rotated too (rotateRows).
 import { multiplyTSync, type MatMulT } from '../gemm';

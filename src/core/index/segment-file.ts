@@ -8,9 +8,9 @@
 //                                        the word-start flag, WORD_START_BIT; decoding needs it
 //                                        with the ids, evidence reads the flags)
 //   residuals      R × tokens            read on demand: one positional read per unit scored
-//   texts          per unit, JSON [[offset, text], …] of its text segments, read on demand (for
-//                  the results shown: snippets, and evidence, which recovers the file spans of
-//                  a unit's tokens from its text, unit-spans.ts)
+//   texts          per unit, JSON [[offset, text], …] of its text segments, then its vectors'
+//                  file spans packed (span-code.ts; none where a build had none), read on demand
+//                  (for the results shown: snippets, and evidence)
 //   terms          BM25's analysed terms (bm25-analysis.ts), read once when BM25 is first built:
 //                  the segment's distinct terms (UTF-8, '\n'-separated: a term never holds one),
 //                  per unit its first pair (int32 × units + 1), then per pair a term number
@@ -22,9 +22,11 @@
 //   head length    uint32
 //   magic          8 bytes
 //
-// Segments of the earlier layouts are not read: their index is rebuilt. ESSEG005 had 8-bit
-// length codes and no word-start flags; ESSEG004 also stored every vector's file span (int32
-// start and uint8 length), and ESSEG003 had no terms section either.
+// Segments of the earlier layouts are not read: their index is rebuilt. ESSEG006 stored no
+// spans (evidence recovered them from each shown unit's text: ~50 µs a unit between searches);
+// ESSEG005 had 8-bit length codes and no word-start flags either; ESSEG004 stored every vector's
+// file span unpacked (int32 start and uint8 length, 5 bytes a vector, beside the vectors), and
+// ESSEG003 had no terms section either.
 //
 // The whole file's size and crc32 are in the manifest (index.json). Opening a segment checks
 // both by streaming the file once through zlib's crc32 (~0.5 GB/s measured here on a loaded
@@ -40,15 +42,16 @@ import type { Passage, PassageKind, TextSegment } from '../types';
 import { indexText, TermCounter, type CountedTerms } from '../search/bm25-analysis';
 import type { TermLists } from '../search/bm25';
 
-const MAGIC = Buffer.from('ESSEG006', 'latin1');
+const MAGIC = Buffer.from('ESSEG007', 'latin1');
 /** Magics of the earlier layouts, named in the reason a segment is refused, with what they lacked or had. */
 const OLDER_MAGICS: Record<string, string> = {
-  ESSEG003: 'with stored token spans',
-  ESSEG004: 'with stored token spans',
+  ESSEG003: 'with unpacked token spans',
+  ESSEG004: 'with unpacked token spans',
   ESSEG005: 'without word-start flags',
+  ESSEG006: 'without stored token spans',
 };
-/** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes. */
-export const UNIT_FIELDS = 9;
+/** start, end, tokenFirst (in the segment), tokenCount, kind, language, context (string ids), text offset, text bytes, span bytes (after the text). */
+export const UNIT_FIELDS = 10;
 const VERIFY_CHUNK = 1 << 20;
 
 interface SegmentHead {
@@ -76,9 +79,10 @@ export interface SegmentContent {
   /**
    * In the order written; tokenFirst is local to the segment. `from`: where the unit is stored
    * already (compaction, a rewrite), so that its terms are copied from there, not analysed again;
-   * the unit's `terms`: counted already (by the build, IndexedUnit.terms), so not analysed again.
+   * the unit's `terms`: counted already (by the build, IndexedUnit.terms), so not analysed again;
+   * its `spans`: written after its text (none where it has none).
    */
-  units: Array<{ unit: Passage & { terms?: CountedTerms }; tokenFirst: number; tokenCount: number; from?: { segment: Segment; local: number } }>;
+  units: Array<{ unit: Passage & { terms?: CountedTerms; readonly spans?: Uint8Array }; tokenFirst: number; tokenCount: number; from?: { segment: Segment; local: number } }>;
 }
 
 export interface SegmentRef {
@@ -170,6 +174,7 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
     c.units.forEach(({ unit, tokenFirst, tokenCount, from }, u) => {
       const segments = unit.segments; // read once (a StoredUnit reads it from its segment)
       const text = Buffer.from(JSON.stringify(segments.map((s) => [s.offset, s.text])));
+      const spans = unit.spans; // (a StoredUnit's: read from its segment, like its text)
       const src = from && sourceOf(from.segment);
       if (src) {
         const { dictionary, start, ids, tfs } = src.lists;
@@ -196,8 +201,13 @@ export function writeSegment(file: string, c: SegmentContent): SegmentRef {
       table[o + 6] = sid(unit.context);
       table[o + 7] = at + chunkBytes - head.texts;
       table[o + 8] = text.length;
+      table[o + 9] = spans?.length ?? 0;
       chunk.push(text);
       chunkBytes += text.length;
+      if (spans) {
+        chunk.push(view(spans));
+        chunkBytes += spans.length;
+      }
       if (chunkBytes >= VERIFY_CHUNK) {
         write(Buffer.concat(chunk));
         chunk = [];
@@ -361,7 +371,7 @@ export class Segment {
         const o = u * UNIT_FIELDS;
         const bad = table[o + 2] < 0 || table[o + 3] < 0 || table[o + 2] + table[o + 3] > n || table[o] > table[o + 1]
           || [4, 5, 6].some((k) => table[o + k] < 0 || table[o + k] >= head.strings.length || typeof head.strings[table[o + k]] !== 'string')
-          || table[o + 7] < 0 || table[o + 8] < 0 || table[o + 7] + table[o + 8] > textBytes;
+          || table[o + 7] < 0 || table[o + 8] < 0 || table[o + 9] < 0 || table[o + 7] + table[o + 8] + table[o + 9] > textBytes;
         if (bad) throw new Error(`index segment ${ref.name} has an invalid unit record`);
       }
       let maxId = -1;
@@ -405,11 +415,29 @@ export class Segment {
   /** A unit's text segments (unit number local to the segment). */
   text(unit: number): TextSegment[] {
     const o = unit * UNIT_FIELDS;
-    const len = this.unitTable[o + 8];
     const at = this.unitTable[o + 7];
-    // A scan in unit order (BM25's build from texts, compaction) reads through a window: one read
-    // a window instead of one a unit. A lone unit (evidence of a shown result) reads its own
-    // bytes only: a 256 KB window for it cost ~40 µs, most of re-tokenising it.
+    const len = this.unitTable[o + 8];
+    const raw = JSON.parse(this.record(unit, at, len).toString('utf8', at - this.textAt, at - this.textAt + len)) as Array<[number, string]>;
+    return raw.map(([offset, text]) => ({ offset, text }));
+  }
+
+  /** The packed file spans of a unit's vectors (span-code.ts), a copy; undefined where none were stored. */
+  spans(unit: number): Uint8Array | undefined {
+    const o = unit * UNIT_FIELDS;
+    const len = this.unitTable[o + 9];
+    if (len === 0) return undefined;
+    const at = this.unitTable[o + 7] + this.unitTable[o + 8];
+    const w = this.record(unit, at, len);
+    return Uint8Array.prototype.slice.call(w, at - this.textAt, at - this.textAt + len);
+  }
+
+  /**
+   * The window of the texts section holding bytes [at, at + len) of a unit's record. A scan in
+   * unit order (BM25's build from texts, compaction) reads through a window: one read a window
+   * instead of one a unit. A lone unit (evidence of a shown result) reads its own bytes only: a
+   * 256 KB window for it cost ~40 µs.
+   */
+  private record(unit: number, at: number, len: number): Buffer {
     if (!(at >= this.textAt && at + len <= this.textAt + this.textWindow.length)) {
       const sequential = unit === this.lastTextUnit + 1;
       const n = sequential ? Math.min(Math.max(len, TEXT_WINDOW), textsEnd(this.head) - this.head.texts - at) : len;
@@ -419,8 +447,7 @@ export class Segment {
       this.textAt = at;
     }
     this.lastTextUnit = unit;
-    const raw = JSON.parse(this.textWindow.toString('utf8', at - this.textAt, at - this.textAt + len)) as Array<[number, string]>;
-    return raw.map(([offset, text]) => ({ offset, text }));
+    return this.textWindow;
   }
 
   /**

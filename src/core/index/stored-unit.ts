@@ -2,8 +2,8 @@
 // the store need), its text segments read from the segment file when asked for. At 100k passages
 // the texts were most of the v2 index's resident memory (index.json parsed into objects); here a
 // unit costs ~100 bytes resident, and a text is read (from the OS page cache, usually) only for
-// the units whose text is used: evidence (which recovers token spans from it) and snippets of
-// results shown, and BM25's build where a segment's stored terms cannot be used.
+// the units whose text is used: snippets of results shown, BM25's build where a segment's stored
+// terms cannot be used, and evidence where the segment holds no spans of the unit's vectors.
 import type { PassageKind, TextSegment } from '../types';
 import type { IndexedUnit } from './workspace-index';
 import type { StoredTermsRef, TermLists } from '../search/bm25';
@@ -38,6 +38,11 @@ export class StoredUnit implements IndexedUnit {
   /** Read from the segment on each access: callers that need it twice keep it. */
   get segments(): TextSegment[] {
     return this.segment.text(this.local);
+  }
+
+  /** Read from the segment on each access (undefined where none were stored). */
+  get spans(): Uint8Array | undefined {
+    return this.segment.spans(this.local);
   }
 }
 

@@ -3,8 +3,9 @@
 // are those of the model's vectors once the query rows are mapped with `toStoreSpace`. The workspace index keeps them residual-compressed (compressed-store.ts);
 // a free-standing passage and the agreement bench keep exact float32 rows (FloatTokenStore).
 // No store keeps the vectors' file spans: they come from the tokenizer (Encoder.keptSpans), at
-// encoding time or, for an indexed unit, recovered from its text and the compressed store's
-// word-start flags (unit-spans.ts).
+// encoding time, and for an indexed unit from its segment, where they are stored with its text
+// (span-code.ts), or recovered from its text and the compressed store's word-start flags
+// (unit-spans.ts).
 
 export interface TokenStore {
   readonly dim: number;

@@ -1,6 +1,8 @@
-// The file span of each of a unit's token vectors, recovered from the unit's own text when its
-// evidence is drawn. The index stores no spans (they cost 5 bytes a vector, and only the ~10
-// results shown need them), only one bit a vector: whether its token starts a word of the text
+// The file span of each of a unit's token vectors when its evidence is drawn: as its segment
+// stores them (span-code.ts, ~2 bytes a vector beside the unit's text, read in one small read),
+// else recovered from the unit's own text. Recovery took ~50 µs a unit between searches, most
+// of the evidence overhead; it remains for units without stored spans (a stand-in encoder's).
+// It uses one bit a vector that the store keeps: whether its token starts a word of the text
 // (WORD_START_BIT). Evidence needs no more than words: it widens every token it picks to whole
 // words and tests which sentences hold a token (evidence.ts). So the words of the unit's text, as
 // BERT's pre-tokenizer cuts them (pre-tokenizer-words.ts, a table look-up a character), give the
@@ -21,6 +23,7 @@
 // a vector, as encodeDocs did when it was indexed.
 import type { Encoder, TokenSpans } from '../model/encoder';
 import { WORD_START_BIT } from './compressed-store';
+import { unpackSpans } from './span-code';
 import { PreTokenizerWordScanner } from '../model/pre-tokenizer-words';
 import { passageText } from '../extract/passage-text';
 import type { Passage, TextSegment } from '../types';
@@ -28,7 +31,8 @@ import { unitsForPassage } from './indexer';
 import type { IndexedUnit } from './workspace-index';
 
 /**
- * The unit's spans, one per token vector: from its words and the vectors' word-start flags
+ * The unit's spans, one per token vector: as stored, where they unpack to one a vector; else
+ * from its words and the vectors' word-start flags
  * (`lengthBytes`: its store's length bytes, CompressedTokenStore.norms, whose top bit is the
  * flag) where they agree, else from tokenising its text again; a reason instead
  * when its text does not give back as many tokens as it has vectors (a window cut inside a very
@@ -36,7 +40,10 @@ import type { IndexedUnit } from './workspace-index';
  * trusted to be its vector's.
  */
 export function unitSpans(encoder: Encoder, unit: IndexedUnit, lengthBytes?: Uint8Array): TokenSpans | { reason: string } {
-  // A StoredUnit reads its text from its segment at each use of `segments`: once here.
+  // A StoredUnit reads its spans and its text from its segment at each use: once here.
+  const packed = unit.spans;
+  const stored = packed && unpackSpans(packed, unit.tokenCount, unit.start);
+  if (stored) return stored;
   const segments = unit.segments;
   return (lengthBytes && wordSpans(encoder, unit, lengthBytes, segments)) || tokenSpans(encoder, unit, segments);
 }

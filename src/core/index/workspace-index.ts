@@ -12,6 +12,12 @@ export interface IndexedUnit extends Passage {
   tokenCount: number;
   /** Its BM25 terms, when a build counted them for the segment that will store it (dropped once written). */
   terms?: CountedTerms;
+  /**
+   * The file spans of its token vectors, packed (span-code.ts): a build's units carry them until
+   * their segment is written, a StoredUnit reads them from its segment. Absent: evidence
+   * recovers them from the unit's text (unit-spans.ts).
+   */
+  readonly spans?: Uint8Array;
 }
 
 export interface IndexedFile {

@@ -144,9 +144,9 @@ export class Encoder {
 
   /**
    * The spans of the tokens of a passage that get a vector, in vector order: what encodeDocs
-   * returns with the vectors, without running the model. The index stores no spans; evidence
-   * recovers a unit's spans from its text (unit-spans.ts), with this where it must tokenise the
-   * whole text again, so both must come from here.
+   * returns with the vectors, without running the model. The index stores these (keptTokens);
+   * where a unit has none, evidence recovers them from its text (unit-spans.ts), with this where
+   * it must tokenise the whole text again, so all must come from here.
    */
   keptSpans(d: DocInput): TokenSpans {
     const { starts, ends } = this.kept(this.docSequence(d));
@@ -159,10 +159,13 @@ export class Encoder {
    * of the body: it belongs to another BERT pre-tokenizer word than the kept token before it (a
    * word's first piece, or its first kept one) — else 0 (a later piece of the word, and the
    * marker and context tokens). The index stores the flags (WORD_START_BIT) so that evidence can
-   * give each vector its word's span from the words of the text, without WordPiece.
+   * give each vector its word's span from the words of the text, without WordPiece, where a unit
+   * has no stored spans. And the spans (keptSpans), which the index stores packed.
    */
-  keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array } {
-    const { ids: seq, head } = this.docSequence(d);
+  keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array; spans: TokenSpans } {
+    const sequence = this.docSequence(d);
+    const { ids: seq, head } = sequence;
+    const { starts, ends } = this.kept(sequence);
     const ids = seq.filter((id) => !this.punct[id]);
     const wordStarts = new Uint8Array(ids.length);
     let k = 0;
@@ -180,7 +183,7 @@ export class Encoder {
       }
       k++;
     }
-    return { ids, wordStarts };
+    return { ids, wordStarts, spans: { starts, ends } };
   }
 
   async encodeQuery(query: string): Promise<QueryEncoding> {

@@ -3,8 +3,8 @@
 // FGR evidence only for the results that are shown. The scoring pass (adc-kernel.ts) leaves each
 // scored token's best product with the question's rows, so evidence for a dense or hybrid result
 // is a sigmoid and a threshold; a lexical result's units are scored once more, together. The
-// tokens' file spans are not in the index: they are recovered from a shown unit's text and its
-// vectors' word-start flags (unit-spans.ts).
+// tokens' file spans are stored, packed, with each unit's text (span-code.ts), and recovered from
+// the text and the vectors' word-start flags for a unit without them (unit-spans.ts).
 import type { Encoder, QueryEncoding, TokenSpans } from '../model/encoder';
 import type { IndexedUnit, WorkspaceIndex } from '../index/workspace-index';
 import { Bm25Index } from './bm25';
@@ -45,7 +45,7 @@ export interface SearchHit {
 export const DEFAULT_FUSION: FusionWeights = { k: 60, denseWeight: 1, lexicalWeight: 1 };
 /** Depth of each ranking that fusion sees. */
 export const FUSION_DEPTH = 100;
-/** Units whose recovered spans are kept (a few pages of results; ~2 KB each). */
+/** Units whose spans are kept, read or recovered (a few pages of results; ~2 KB each). */
 const SPAN_CACHE_UNITS = 256;
 /** Below this many token vectors every unit is scored exactly: pruning would save nothing. */
 const EXHAUSTIVE_BELOW_TOKENS = 16384;
@@ -60,9 +60,10 @@ export class Searcher {
   /** Units whose token spans could not be recovered: reported once each. */
   private readonly withoutSpans = new WeakSet<IndexedUnit>();
   /**
-   * The recovered spans of recently shown units, least recently used first: the same results
-   * come back as a question is typed, re-asked or re-rendered, and recovering one's costs
-   * ~10–40 µs here, its text read from its segment included (a query shows 10).
+   * The spans of recently shown units, least recently used first: the same results come back
+   * as a question is typed, re-asked or re-rendered. Reading a unit's from its segment costs a
+   * small read; recovering one's (a unit without stored spans) ~10–50 µs, its text read from
+   * its segment included (a query shows 10).
    */
   private readonly spanCache = new Map<IndexedUnit, TokenSpans>();
 
@@ -178,15 +179,15 @@ export class Searcher {
   }
 
   /**
-   * Recovers the token spans of units about to be shown (kept for their evidence): work that
-   * needs only the index, which a caller can do while it waits for something else (the results'
-   * files being checked).
+   * Reads (or recovers) the token spans of units about to be shown (kept for their evidence):
+   * work that needs only the index, which a caller can do while it waits for something else
+   * (the results' files being checked).
    */
   warmSpans(units: readonly IndexedUnit[]): void {
     for (const u of units) this.spansOf(u);
   }
 
-  /** The file spans of a unit's token vectors, recovered from its text; undefined (reported once) when they cannot be. */
+  /** The file spans of a unit's token vectors, as stored or recovered from its text; undefined (reported once) when they cannot be. */
   private spansOf(unit: IndexedUnit): TokenSpans | undefined {
     const cached = this.spanCache.get(unit);
     if (cached) {
