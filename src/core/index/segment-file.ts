@@ -415,9 +415,7 @@ export class Segment {
   /** A unit's text segments (unit number local to the segment). */
   text(unit: number): TextSegment[] {
     const o = unit * UNIT_FIELDS;
-    const at = this.unitTable[o + 7];
-    const len = this.unitTable[o + 8];
-    const raw = JSON.parse(this.record(unit, at, len).toString('utf8', at - this.textAt, at - this.textAt + len)) as Array<[number, string]>;
+    const raw = JSON.parse(this.record(unit, this.unitTable[o + 7], this.unitTable[o + 8]).toString('utf8')) as Array<[number, string]>;
     return raw.map(([offset, text]) => ({ offset, text }));
   }
 
@@ -426,13 +424,12 @@ export class Segment {
     const o = unit * UNIT_FIELDS;
     const len = this.unitTable[o + 9];
     if (len === 0) return undefined;
-    const at = this.unitTable[o + 7] + this.unitTable[o + 8];
-    const w = this.record(unit, at, len);
-    return Uint8Array.prototype.slice.call(w, at - this.textAt, at - this.textAt + len);
+    return Uint8Array.from(this.record(unit, this.unitTable[o + 7] + this.unitTable[o + 8], len));
   }
 
   /**
-   * The window of the texts section holding bytes [at, at + len) of a unit's record. A scan in
+   * Bytes [at, at + len) of the texts section (unit `unit`'s text or spans): a view of the
+   * window read that holds them (copy what is kept: the view keeps the window alive). A scan in
    * unit order (BM25's build from texts, compaction) reads through a window: one read a window
    * instead of one a unit. A lone unit (evidence of a shown result) reads its own bytes only: a
    * 256 KB window for it cost ~40 µs.
@@ -447,7 +444,7 @@ export class Segment {
       this.textAt = at;
     }
     this.lastTextUnit = unit;
-    return this.textWindow;
+    return this.textWindow.subarray(at - this.textAt, at - this.textAt + len);
   }
 
   /**
