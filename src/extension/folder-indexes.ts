@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { indexDirFor } from '../core/cache-dir';
 import { WorkspaceSearch, type SearchResult } from '../core/engine';
+import type { IndexProgress } from '../core/index/indexer';
 import type { ExtractOptions } from '../core/extract/index';
 import { Encoder } from '../core/model/encoder';
 import { BackgroundEncoder } from '../core/model/worker-encoder';
@@ -59,6 +60,8 @@ interface Entry {
   spec: FolderSpec;
   optionsKey: string;
   search?: WorkspaceSearch;
+  /** The optionsKey `search` was opened with. */
+  searchOptionsKey?: string;
   state: FolderState;
 }
 
@@ -323,7 +326,25 @@ export class FolderIndexes {
     try {
       const encoder = await this.encoder();
       if (ac.signal.aborted) throw new CancelledError();
-      const search = await WorkspaceSearch.open(spec.root, {
+      const onProgress = (p: IndexProgress): void => {
+        if (entry.state.status !== 'indexing') return;
+        // On a new whole percent, a new total, or every 20 files: enough for the status bar,
+        // few enough events.
+        const percent = p.fraction !== undefined ? Math.floor(p.fraction * 100) : undefined;
+        const st = entry.state;
+        if (p.filesTotal !== st.filesTotal || percent !== st.percent || p.filesDone - (st.filesScanned ?? 0) >= 20) {
+          entry.state = { ...st, filesScanned: p.filesDone, filesTotal: p.filesTotal, percent, etaSeconds: p.etaSeconds };
+          this.changed();
+        }
+      };
+      const pauseGate = (): Promise<void> => this.pauseGate?.promise ?? Promise.resolve();
+      const optionsKey = entry.optionsKey;
+      // After a save that failed, the folder's index is in memory only, and what is on disk (if
+      // anything) is older: opening that again would encode every file changed since — after a
+      // first build, all of them — at each change until a save succeeds. The index in memory is
+      // brought up to date instead (only what changed is encoded), and its save tried again.
+      const inMemory = entry.search && entry.state.notSaved !== undefined && entry.searchOptionsKey === optionsKey && entry.search.encoder === encoder ? entry.search : undefined;
+      const search = inMemory ?? await WorkspaceSearch.open(spec.root, {
         modelDir: this.modelDir,
         encoder,
         indexDir: indexDirFor(this.o.storageDir, spec.root, encoder.fingerprint),
@@ -331,24 +352,16 @@ export class FolderIndexes {
         persist: true,
         scan: spec.scan,
         signal: ac.signal,
-        pauseGate: () => this.pauseGate?.promise ?? Promise.resolve(),
+        pauseGate,
         extract: spec.extract,
-        onProgress: (p) => {
-          if (entry.state.status !== 'indexing') return;
-          // On a new whole percent, a new total, or every 20 files: enough for the status bar,
-          // few enough events.
-          const percent = p.fraction !== undefined ? Math.floor(p.fraction * 100) : undefined;
-          const st = entry.state;
-          if (p.filesTotal !== st.filesTotal || percent !== st.percent || p.filesDone - (st.filesScanned ?? 0) >= 20) {
-            entry.state = { ...st, filesScanned: p.filesDone, filesTotal: p.filesTotal, percent, etaSeconds: p.etaSeconds };
-            this.changed();
-          }
-        },
+        onProgress,
         log: (msg) => this.o.log('info', prefix + msg),
       });
+      if (inMemory) await inMemory.refresh({ signal: ac.signal, pauseGate, onProgress });
       if (this.entries.get(key) !== entry || this.disposed) return;
       const r = search.report;
       entry.search = search;
+      entry.searchOptionsKey = optionsKey;
       // The first question would otherwise pay for the keyword tables and the candidate lists.
       void search.prepare().catch((e: unknown) => this.o.log('warn', `${prefix}search set-up failed: ${(e as Error).message ?? String(e)}`));
       entry.state = {
@@ -356,7 +369,7 @@ export class FolderIndexes {
         skipped: r.skipped.length, filesScanned: r.stats.files, filesTotal: undefined, percent: undefined, etaSeconds: undefined, paused: undefined, error: undefined,
         notSaved: r.notSaved,
       };
-      if (r.notSaved !== undefined) this.o.log('warn', `${prefix}the index could not be saved (${r.notSaved}): searching from memory, and the next start indexes this folder again`);
+      if (r.notSaved !== undefined) this.o.log('warn', `${prefix}the index could not be saved (${r.notSaved}): searching from memory (changes are indexed into it, and saved once the folder can be written), and the next start indexes this folder again`);
       for (const s of r.skipped.slice(0, 50)) this.o.log('info', `${prefix}skipped ${s.path}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
       if (r.skipped.length > 50) this.o.log('info', `${prefix}… and ${r.skipped.length - 50} more skipped files`);
     } catch (e) {

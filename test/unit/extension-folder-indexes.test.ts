@@ -103,6 +103,46 @@ describe('FolderIndexes', () => {
     await broken.dispose();
   });
 
+  it('after a save that failed, a change is indexed into the index in memory (the changed file alone encoded), and the save tried again', async () => {
+    fs.cpSync(path.join(fixtures, 'alpha'), path.join(tmp, 'gamma'), { recursive: true });
+    const storage3 = path.join(tmp, 'storage3');
+    fs.mkdirSync(storage3);
+    fs.writeFileSync(path.join(storage3, 'indexes'), 'in the way'); // the index folder cannot be made
+    const log3: string[] = [];
+    const ix = new FolderIndexes({ storageDir: storage3, modelDir: defaultModelDir(), log: (l, m) => log3.push(`${l}: ${m}`) });
+    const indexed = (): number[] => {
+      const m = [...log3].reverse().map((l) => /indexed (\d+) files \((\d+) unchanged, (\d+) encoded\)/.exec(l)).find((x) => x);
+      assert.ok(m, log3.join('\n'));
+      return m.slice(1).map(Number);
+    };
+    try {
+      ix.setFolders([spec('gamma')]);
+      await ix.index();
+      const [first] = ix.states();
+      assert.match(first.notSaved ?? '', /EEXIST|ENOTDIR|not a directory|file already exists/i);
+      const [files, , encoded] = indexed();
+      assert.equal(encoded, files, 'a first build encodes every file');
+
+      fs.writeFileSync(path.join(tmp, 'gamma', 'docs', 'heron.md'), '# Herons\n\nThe grey heron waits motionless in the shallows at dawn.\n');
+      ix.markStale(['file://gamma']);
+      await ix.index(['file://gamma']);
+      assert.deepEqual(indexed(), [files + 1, files, 1], 'only the new file encoded');
+      assert.ok(ix.states()[0].notSaved, 'still not saved');
+      assert.equal((await ix.search('grey heron waits motionless in the shallows', { top: 1 }))[0].path, 'docs/heron.md');
+
+      // The obstacle gone, the next change is saved.
+      fs.rmSync(path.join(storage3, 'indexes'));
+      fs.appendFileSync(path.join(tmp, 'gamma', 'docs', 'heron.md'), '\nAt dusk it flies back to the heronry.\n');
+      ix.markStale(['file://gamma']);
+      await ix.index(['file://gamma']);
+      assert.deepEqual(indexed(), [files + 1, files, 1]);
+      assert.equal(ix.states()[0].notSaved, undefined);
+      assert.equal(fs.readdirSync(path.join(storage3, 'indexes')).length, 1);
+    } finally {
+      await ix.dispose();
+    }
+  });
+
   it('removed folders are forgotten', async () => {
     indexes.setFolders([spec('beta')]);
     assert.deepEqual(indexes.states().map((s) => s.name), ['beta']);
