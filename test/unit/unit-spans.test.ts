@@ -216,6 +216,7 @@ describe('token spans, stored or recovered from a unit\'s text', () => {
     const kept = encoder.keptSpans(input);
     const flags = encoder.keptTokens(input).wordStarts;
     assert.equal(flags.length, kept.starts.length);
+    assert.deepEqual(encoder.keptTokens(input).spans, kept, 'the spans the index stores are keptSpans');
     const flagged = [...flags.entries()].filter(([, f]) => f === 1).map(([v]) => text.slice(kept.starts[v], kept.ends[v]));
     assert.deepEqual(flagged, ['The', 'server', 's', 're', 'tries', 'international', '中', '文', 'and', '😀']);
     // Marker and context vectors come first, unflagged; every body vector after a flag continues its word.

@@ -10,13 +10,19 @@
 // delta is negative only where a character gave several tokens the same span.
 import type { TokenSpans } from '../model/encoder';
 
+let scratch = new Uint8Array(4096);
+
 /** The spans packed, relative to `base` (the unit's start); undefined when they cannot be (a vector without a span after the body began, an end before its start). */
 export function packSpans(spans: TokenSpans, base: number): Uint8Array | undefined {
   const { starts, ends } = spans;
   const n = starts.length;
   let lead = 0;
   while (lead < n && starts[lead] < 0) lead++;
-  const out = new Uint8Array(5 + 10 * (n - lead));
+  // Written into a buffer kept from call to call (at most 5 + 10 bytes a vector), then copied
+  // out at its size: the indexing thread packs every unit's spans, and typed arrays made there
+  // set off full collections (indexer.ts).
+  if (scratch.length < 5 + 10 * (n - lead)) scratch = new Uint8Array(Math.max(5 + 10 * (n - lead), 2 * scratch.length));
+  const out = scratch;
   let at = putVarint(out, 0, lead);
   let prev = base;
   for (let t = lead; t < n; t++) {

@@ -163,11 +163,12 @@ export class Encoder {
    * has no stored spans. And the spans (keptSpans), which the index stores packed.
    */
   keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array; spans: TokenSpans } {
-    const sequence = this.docSequence(d);
-    const { ids: seq, head } = sequence;
-    const { starts, ends } = this.kept(sequence);
+    const { ids: seq, starts: seqStarts, ends: seqEnds, head } = this.docSequence(d);
     const ids = seq.filter((id) => !this.punct[id]);
     const wordStarts = new Uint8Array(ids.length);
+    // (as keptSpans gives them: -1 for the marker and context tokens)
+    const starts = new Int32Array(ids.length).fill(-1);
+    const ends = new Int32Array(ids.length).fill(-1);
     let k = 0;
     for (let t = 0; t < head; t++) if (!this.punct[seq[t]]) k++; // marker and context tokens: 0
     // Body words numbered in token order: a word begins at each token that is no `##` piece (a
@@ -181,7 +182,8 @@ export class Encoder {
         wordStarts[k] = 1;
         flagged = word;
       }
-      k++;
+      starts[k] = seqStarts[t];
+      ends[k++] = seqEnds[t];
     }
     return { ids, wordStarts, spans: { starts, ends } };
   }
