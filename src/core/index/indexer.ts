@@ -247,7 +247,8 @@ type UnitItem = { unit: Passage; input: DocInput };
 
 /**
  * The token ids and word-start flags of the units' vectors (Encoder.keptTokens), concatenated in
- * unit order, and each unit's vectors' file spans, packed for its segment (span-code.ts). A unit
+ * unit order, and each unit's vectors' file spans as its encoding gives them (Encoder.keptSpans),
+ * packed for its segment (span-code.ts). A unit
  * whose encoding is not one vector a kept token (a stand-in encoder's) gets no flags and no
  * spans — its evidence then tokenises its text again (unit-spans.ts) — and the batch no token
  * ids, which only means exact centroid assignment.
@@ -261,7 +262,7 @@ function keptTokensOf(encoder: Encoder, items: readonly UnitItem[], encodings: r
     if (kept.ids.length === encodings[k].count) {
       tokenIds?.set(kept.ids, at);
       wordStarts.set(kept.wordStarts, at);
-      spans.push(packSpans(kept.spans, items[k].unit.start));
+      spans.push(packSpans(encodings[k], items[k].unit.start));
     } else {
       tokenIds = undefined;
       spans.push(undefined);

@@ -144,7 +144,7 @@ export class Encoder {
 
   /**
    * The spans of the tokens of a passage that get a vector, in vector order: what encodeDocs
-   * returns with the vectors, without running the model. The index stores these (keptTokens);
+   * returns with the vectors, without running the model. The index stores the encodings' spans;
    * where a unit has none, evidence recovers them from its text (unit-spans.ts), with this where
    * it must tokenise the whole text again, so all must come from here.
    */
@@ -160,15 +160,12 @@ export class Encoder {
    * word's first piece, or its first kept one) — else 0 (a later piece of the word, and the
    * marker and context tokens). The index stores the flags (WORD_START_BIT) so that evidence can
    * give each vector its word's span from the words of the text, without WordPiece, where a unit
-   * has no stored spans. And the spans (keptSpans), which the index stores packed.
+   * has no stored spans.
    */
-  keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array; spans: TokenSpans } {
-    const { ids: seq, starts: seqStarts, ends: seqEnds, head } = this.docSequence(d);
+  keptTokens(d: DocInput): { ids: Int32Array; wordStarts: Uint8Array } {
+    const { ids: seq, head } = this.docSequence(d);
     const ids = seq.filter((id) => !this.punct[id]);
     const wordStarts = new Uint8Array(ids.length);
-    // (as keptSpans gives them: -1 for the marker and context tokens)
-    const starts = new Int32Array(ids.length).fill(-1);
-    const ends = new Int32Array(ids.length).fill(-1);
     let k = 0;
     for (let t = 0; t < head; t++) if (!this.punct[seq[t]]) k++; // marker and context tokens: 0
     // Body words numbered in token order: a word begins at each token that is no `##` piece (a
@@ -182,10 +179,9 @@ export class Encoder {
         wordStarts[k] = 1;
         flagged = word;
       }
-      starts[k] = seqStarts[t];
-      ends[k++] = seqEnds[t];
+      k++;
     }
-    return { ids, wordStarts, spans: { starts, ends } };
+    return { ids, wordStarts };
   }
 
   async encodeQuery(query: string): Promise<QueryEncoding> {
