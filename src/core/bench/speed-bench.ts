@@ -269,9 +269,7 @@ async function childMeasure(o: MeasureInput): Promise<MeasureFigures> {
 
   // Each pass spells every question anew (trailing spaces, which the tokenizer drops) so that
   // the searcher's query-encoding cache never answers: encoding is included.
-  // Only the default mode draws evidence: the searcher keeps the token spans of units it showed
-  // recently, and a second evidence-drawing mode on the same question would find its results'
-  // spans there and understate the evidence overhead of a question asked once.
+  // Only the default mode draws evidence: the overhead is that mode with it against without.
   const configs: Array<[keyof MeasureFigures['latency'], SearchOptions]> = [
     ['hybrid', { top: 10 }],
     ['hybridNoEvidence', { top: 10, evidence: false }],
