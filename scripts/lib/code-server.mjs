@@ -112,6 +112,10 @@ export const QUIET_SETTINGS = {
   'typescript.tsserver.experimental.enableProjectDiagnostics': false,
   'window.restoreWindows': 'none',
   'files.hotExit': 'off',
+  // The web workbench saves edits after a second by default (desktop VS Code does not): a test's
+  // unsaved edit was written to disk, the folder re-indexed with it, and a check that the edited
+  // passage is not highlighted failed now and then.
+  'files.autoSave': 'off',
 };
 
 /**
